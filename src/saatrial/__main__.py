@@ -1,0 +1,3 @@
+from saatrial.cli import app
+
+app()
