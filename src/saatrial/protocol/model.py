@@ -120,7 +120,9 @@ class Protocol:
         if regimen.dose_per_kg is not None:
             return regimen.dose_per_kg * weight_kg
         if arm_id is None or dose_level_id is None:
-            raise ValueError(f"{drug}: dose depends on the dose level; give arm_id and dose_level_id")
+            raise ValueError(
+                f"{drug}: dose depends on the dose level; give arm_id and dose_level_id"
+            )
         per_kg = self.msc_dose_1e6_cells_per_kg(arm_id, dose_level_id)
         if per_kg is None:
             raise ValueError(f"{drug}: dose level {arm_id}/{dose_level_id} has no MSC dose")
