@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import numpy as np
@@ -428,10 +427,7 @@ def _bundled_present() -> bool:
 
 @pytest.mark.skipif(not _bundled_present(), reason=f"bundled study not written yet: {BUNDLED}")
 def test_bundled_study_reads_validates_and_rewrites_byte_for_byte(tmp_path):
-    start = time.perf_counter()
-    study = load_bundled_study()
-    seconds = time.perf_counter() - start
-    assert seconds < 1.0, f"loading the bundled study took {seconds:.3f} s"
+    study = load_bundled_study()  # load time: benchmarks/bench_study.py
     assert study.source == "bundled:nct02218437"
     out = study.write_csv(tmp_path / "copy")
     assert csv_texts(out) == csv_texts(BUNDLED)
