@@ -25,7 +25,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	bash scripts/ensure_system_deps.sh
 	$(VENV)/bin/ruff check src tests benchmarks scripts
-	$(VENV)/bin/pytest -q
+	SAATRIAL_TEST_DATABASE_URL="$$(bash scripts/ensure_postgres.sh)" $(VENV)/bin/pytest -q
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m pip install -q -e '.[bench]'

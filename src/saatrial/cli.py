@@ -28,6 +28,69 @@ def version_cmd() -> None:
 # --- commands are added below this line, one function each ---
 
 
+@app.command("serve")
+def serve_cmd(
+    port: int = typer.Option(8000, "--port", help="TCP port on 127.0.0.1."),
+) -> None:
+    """Run the eCRF web app on 127.0.0.1 (migrates first; dev server only if SAATRIAL_DEV=1)."""
+    from saatrial.edc.commands import run_serve
+
+    raise typer.Exit(run_serve(port))
+
+
+@app.command("createuser")
+def createuser_cmd(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., "--role", help="Role from roles.yaml (e.g. investigator)."),
+    site: str | None = typer.Option(None, "--site", help="Site id (site-scoped roles only)."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from the first line of stdin."
+    ),
+) -> None:
+    """Create an eCRF user with one role (audited)."""
+    from saatrial.edc.commands import run_createuser
+
+    raise typer.Exit(run_createuser(username, role, site, password_stdin))
+
+
+audit_app = typer.Typer(help="The eCRF audit trail.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify_cmd() -> None:
+    """Recompute the audit hash chain: exit 0 if intact, 1 naming the first broken row."""
+    from saatrial.edc.commands import run_audit_verify
+
+    raise typer.Exit(run_audit_verify())
+
+
+db_app = typer.Typer(help="Move a study into and out of the eCRF database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("load")
+def db_load_cmd(
+    study: str = typer.Argument(..., help="Study folder or .xlsx, or 'bundled'."),
+) -> None:
+    """Load a validated study into an empty eCRF database (audited)."""
+    from saatrial.edc.commands import run_db_load
+
+    raise typer.Exit(run_db_load(study))
+
+
+@db_app.command("export")
+def db_export_cmd(
+    target: str = typer.Argument(..., help="Folder for CSV files, or a .xlsx file."),
+    site: str | None = typer.Option(None, "--site", help="Export one site only."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing folder/file."),
+) -> None:
+    """Export the eCRF database as a study (CSV folder or XLSX), audited."""
+    from saatrial.edc.commands import run_db_export
+
+    raise typer.Exit(run_db_export(target, site, force))
+
+
 @app.command("schedule")
 def schedule_cmd(
     study: str = typer.Argument(
@@ -95,9 +158,27 @@ def template_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    out: str = typer.Option("out", "--out", help="Directory for outputs (used by the report)."),
+    out: str = typer.Option("out", "--out", help="Folder for the report (created if needed)."),
 ) -> None:
-    """Validate the bundled NCT02218437 study and print its per-arm summary."""
+    """Report on the bundled NCT02218437 study: HTML, PDF, figures, results.json, ADaM CSVs.
+
+    Exit 1 when a published number is not reproduced (each is printed).
+    """
     from saatrial.report.console import run_demo
 
     raise typer.Exit(run_demo(out))
+
+
+@app.command("report")
+def report_cmd(
+    study: str = typer.Argument(..., help="Study folder of <table>.csv files or .xlsx workbook."),
+    out: str = typer.Option(..., "--out", help="Folder for the report (created if needed)."),
+) -> None:
+    """Validate a study and write its report (HTML, PDF, figures, results.json, ADaM CSVs).
+
+    Exit 1 on hard validation errors (nothing written) or when a published
+    number is not reproduced; 0 otherwise.
+    """
+    from saatrial.report.console import run_report
+
+    raise typer.Exit(run_report(study, out))

@@ -1,0 +1,21 @@
+"""URL configuration of the eCRF (core pages; the eCRF pages are added by their app)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from saatrial.edc.accounts.forms import LoginForm
+from saatrial.edc.views import HomeView
+
+urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginForm, redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
