@@ -28,6 +28,79 @@ def version_cmd() -> None:
 # --- commands are added below this line, one function each ---
 
 
+flow_app = typer.Typer(
+    help="Flow cytometry: Treg % and TruCount counts from FCS files (TRIAL.md section 8).",
+    no_args_is_help=True,
+)
+app.add_typer(flow_app, name="flow")
+
+
+@flow_app.command("treg")
+def flow_treg_cmd(
+    stained: str = typer.Argument(..., help="Stained tube FCS (CD4/CD25/CD127)."),
+    isotype: str = typer.Argument(..., help="Isotype tube FCS (CD4/IgG1/IgG1)."),
+    beads: int = typer.Option(..., "--beads", help="TruCount beads per tube (pouch label)."),
+    volume_ul: float = typer.Option(100.0, "--volume-ul", help="Blood volume in the tube, uL."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    panel: str | None = typer.Option(None, "--panel", help="Panel YAML or bundled panel name."),
+    plot: str | None = typer.Option(None, "--plot", help="Write the gates as a PNG here."),
+    gatingml: str | None = typer.Option(None, "--gatingml", help="Write Gating-ML 2.0 here."),
+) -> None:
+    """Treg % of CD4+ and CD4+/Treg cells per uL for one sample. Exit 1 on an error."""
+    from saatrial.cytometry.console import run_treg
+
+    raise typer.Exit(run_treg(stained, isotype, beads_per_tube=beads, blood_volume_ul=volume_ul,
+                              as_json=as_json, panel=panel, plot=plot, gatingml=gatingml))
+
+
+@flow_app.command("batch")
+def flow_batch_cmd(
+    manifest: str = typer.Argument(..., help="Manifest CSV (one row per sample)."),
+    out: str = typer.Option(..., "--out", help="Output folder (created atomically)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, help="Worker processes."),
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty output folder."),
+    panel: str | None = typer.Option(None, "--panel", help="Panel YAML or bundled panel name."),
+) -> None:
+    """Analyse every sample of a manifest: results.csv, qc.csv, PNGs, Gating-ML, log.
+
+    Exit 0 when all samples were analysed, 1 when any failed (the others are
+    still written; see failures.csv), 2 when the manifest or --out is unusable.
+    """
+    from saatrial.cytometry.console import run_batch_command
+
+    raise typer.Exit(run_batch_command(manifest, out, jobs=jobs, force=force, panel=panel))
+
+
+@flow_app.command("import")
+def flow_import_cmd(
+    results: str = typer.Argument(..., help="results.csv of 'saatrial flow batch'."),
+    study: str = typer.Argument(..., help="Study folder (its tcell_subsets.csv is updated)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace rows with the same key."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check and report; write nothing."),
+) -> None:
+    """Merge flow results into the study's T-cell subsets table (validated, atomic)."""
+    from saatrial.cytometry.console import run_import_command
+
+    raise typer.Exit(run_import_command(results, study, replace=replace, dry_run=dry_run))
+
+
+@flow_app.command("synth")
+def flow_synth_cmd(
+    out: str = typer.Argument(..., help="Folder for the demo batch."),
+    samples: int = typer.Option(20, "--samples", min=1, help="Samples (tube pairs)."),
+    broken: int = typer.Option(2, "--broken", min=0, help="Deliberately broken samples."),
+    events: int = typer.Option(20_000, "--events", help="Approximate events per tube."),
+    study: str = typer.Option("bundled", "--study", help="Study whose subjects are used."),
+    seed: int = typer.Option(2024, "--seed", help="Random seed."),
+    force: bool = typer.Option(False, "--force", help="Replace a non-empty folder."),
+) -> None:
+    """Write a demo batch of synthetic FCS pairs with a manifest and the truth."""
+    from saatrial.cytometry.console import run_synth_command
+
+    raise typer.Exit(run_synth_command(out, n_samples=samples, n_broken=broken, events=events,
+                                       study=study, seed=seed, force=force))
+
+
 @app.command("serve")
 def serve_cmd(
     port: int = typer.Option(8000, "--port", help="TCP port on 127.0.0.1."),

@@ -110,6 +110,9 @@ class Report:
     reproduction: list[ReproductionRow]
     notices: list[Notice]
     generated_by: str
+    #: Header facts in display order, label -> text (study, registry id, data
+    #: cut-off, generated at ...); optional, the writers print what is there.
+    meta: dict[str, str] = field(default_factory=dict)
 
     @property
     def reproduction_ok(self) -> bool:

@@ -100,8 +100,7 @@ class MixedAnovaResult:
         return _cell(self.table, self.interaction, "p")
 
     def _effect_row(self, effect: str) -> str:
-        aliases = {"between": self.between, "within": self.within,
-                   "interaction": self.interaction}
+        aliases = {"between": self.between, "within": self.within, "interaction": self.interaction}
         name = aliases.get(effect, effect)
         if name not in (self.between, self.within, self.interaction):
             raise KeyError(
@@ -193,8 +192,9 @@ def _check_columns(data: pd.DataFrame, cols: dict[str, str], func: str) -> None:
         raise TypeError(f"{func}: data must be a pandas DataFrame, got {type(data).__name__}")
     for role, col in cols.items():
         if col not in data.columns:
-            raise ValueError(f"{func}: {role} column {col!r} not in data columns "
-                             f"{list(data.columns)}")
+            raise ValueError(
+                f"{func}: {role} column {col!r} not in data columns {list(data.columns)}"
+            )
     names = list(cols.values())
     if len(set(names)) != len(names):
         raise ValueError(f"{func}: dv, within, between and subject must be distinct: {cols}")
@@ -343,26 +343,29 @@ def mixed_anova(
     (0.0865, 0.6957)
     """
     func = "mixed_anova"
-    _check_columns(data, {"dv": dv, "within": within, "between": between, "subject": subject},
-                   func)
+    _check_columns(data, {"dv": dv, "within": within, "between": between, "subject": subject}, func)
     y_all = _numeric_dv(data, dv, func)
-    frame = pd.DataFrame({
-        "s": data[subject].to_numpy(), "b": data[between].to_numpy(),
-        "w": data[within].to_numpy(), "y": y_all,
-    })
+    frame = pd.DataFrame(
+        {
+            "s": data[subject].to_numpy(),
+            "b": data[between].to_numpy(),
+            "w": data[within].to_numpy(),
+            "y": y_all,
+        }
+    )
     dup = frame.duplicated(["s", "w"], keep=False)
     if dup.any():
         pairs = frame.loc[dup, ["s", "w"]].drop_duplicates().head(5).to_numpy().tolist()
         raise ValueError(f"{func}: duplicated {subject!r} x {within!r} rows: {pairs}")
-    group_of = _subject_groups(frame.rename(columns={"b": between, "s": subject}),
-                               between, subject, func)
+    group_of = _subject_groups(
+        frame.rename(columns={"b": between, "s": subject}), between, subject, func
+    )
     within_levels = _levels(data[within])
     between_levels = _levels(data[between])
     if len(within_levels) < 2:
         raise ValueError(f"{func}: within factor {within!r} needs >= 2 levels: {within_levels}")
     if len(between_levels) < 2:
-        raise ValueError(f"{func}: between factor {between!r} needs >= 2 levels: "
-                         f"{between_levels}")
+        raise ValueError(f"{func}: between factor {between!r} needs >= 2 levels: {between_levels}")
 
     wide = frame.pivot(index="s", columns="w", values="y").reindex(columns=within_levels)
     incomplete = wide.isna().any(axis=1).to_numpy()
@@ -482,8 +485,13 @@ def _sphericity(ez: np.ndarray, p: int, f_err: int) -> tuple[float, float, list[
     log_w = logdet - p * np.log(tr / p)
     rho = 1.0 - (2 * p**2 + p + 2) / (6.0 * p * f_err)
     chi2 = -f_err * rho * log_w
-    w2 = ((p + 2) * (p - 1) * (p - 2) * (2 * p**3 + 6 * p**2 + 3 * p + 2)
-          / (288.0 * (f_err * p * rho) ** 2))
+    w2 = (
+        (p + 2)
+        * (p - 1)
+        * (p - 2)
+        * (2 * p**3 + 6 * p**2 + 3 * p + 2)
+        / (288.0 * (f_err * p * rho) ** 2)
+    )
     pr1 = stats.chi2.sf(chi2, df)
     pr2 = stats.chi2.sf(chi2, df + 4)
     pval = float(min(1.0, max(0.0, pr1 + w2 * (pr2 - pr1))))
@@ -493,9 +501,7 @@ def _sphericity(ez: np.ndarray, p: int, f_err: int) -> tuple[float, float, list[
 # ----------------------------------------------------------------------------
 # linear mixed model
 # ----------------------------------------------------------------------------
-def mixed_lm(
-    data: pd.DataFrame, dv: str, within: str, between: str, subject: str
-) -> MixedLmResult:
+def mixed_lm(data: pd.DataFrame, dv: str, within: str, between: str, subject: str) -> MixedLmResult:
     """Linear mixed model with a random subject intercept; Wald test of the interaction.
 
     Fits ``dv ~ between * within + (1 | subject)`` by REML (statsmodels
@@ -548,13 +554,16 @@ def mixed_lm(
     from statsmodels.regression.mixed_linear_model import MixedLM
 
     func = "mixed_lm"
-    _check_columns(data, {"dv": dv, "within": within, "between": between, "subject": subject},
-                   func)
+    _check_columns(data, {"dv": dv, "within": within, "between": between, "subject": subject}, func)
     y_all = _numeric_dv(data, dv, func)
-    frame = pd.DataFrame({
-        "s": data[subject].to_numpy(), "b": data[between].to_numpy(),
-        "w": data[within].to_numpy(), "y": y_all,
-    })
+    frame = pd.DataFrame(
+        {
+            "s": data[subject].to_numpy(),
+            "b": data[between].to_numpy(),
+            "w": data[within].to_numpy(),
+            "y": y_all,
+        }
+    )
     dup = frame.duplicated(["s", "w"], keep=False)
     if dup.any():
         pairs = frame.loc[dup, ["s", "w"]].drop_duplicates().head(5).to_numpy().tolist()
@@ -564,21 +573,23 @@ def mixed_lm(
     b_levels = _levels(data[between])
     w_levels = _levels(data[within])
     if len(b_levels) < 2 or len(w_levels) < 2:
-        raise ValueError(f"{func}: both factors need >= 2 levels: {between}={b_levels}, "
-                         f"{within}={w_levels}")
+        raise ValueError(
+            f"{func}: both factors need >= 2 levels: {between}={b_levels}, {within}={w_levels}"
+        )
     cells = frame.groupby(["b", "w"]).size()
     missing_cells = [(bl, wl) for bl in b_levels for wl in w_levels if (bl, wl) not in cells]
     if missing_cells:
-        raise ValueError(f"{func}: no observation in {between} x {within} cell(s): "
-                         f"{missing_cells}")
+        raise ValueError(f"{func}: no observation in {between} x {within} cell(s): {missing_cells}")
 
     b_code = frame["b"].map({v: i for i, v in enumerate(b_levels)}).to_numpy()
     w_code = frame["w"].map({v: i for i, v in enumerate(w_levels)}).to_numpy()
     cols: dict[str, np.ndarray] = {"Intercept": np.ones(len(frame))}
-    b_dummies = {f"{between}[{b_levels[i]}]": (b_code == i).astype(float)
-                 for i in range(1, len(b_levels))}
-    w_dummies = {f"{within}[{w_levels[j]}]": (w_code == j).astype(float)
-                 for j in range(1, len(w_levels))}
+    b_dummies = {
+        f"{between}[{b_levels[i]}]": (b_code == i).astype(float) for i in range(1, len(b_levels))
+    }
+    w_dummies = {
+        f"{within}[{w_levels[j]}]": (w_code == j).astype(float) for j in range(1, len(w_levels))
+    }
     cols.update(b_dummies)
     cols.update(w_dummies)
     inter_names = []
@@ -632,8 +643,10 @@ def mixed_lm(
     chi2 = float(b_int @ np.linalg.solve(v_int, b_int))
     df = len(inter_names)
     return MixedLmResult(
-        method=("Linear mixed model, random intercept per subject (REML, statsmodels "
-                "MixedLM); joint Wald chi-square test of the interaction"),
+        method=(
+            "Linear mixed model, random intercept per subject (REML, statsmodels "
+            "MixedLM); joint Wald chi-square test of the interaction"
+        ),
         interaction_chi2=chi2,
         interaction_df=df,
         interaction_p=float(stats.chi2.sf(chi2, df)),

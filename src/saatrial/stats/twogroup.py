@@ -257,13 +257,26 @@ def _t_result(
             df = float(a.size + b.size - 2)
         else:
             df = nan
-        return TTestResult(method, nan, df, nan, a.size, b.size, mean_a, mean_b,
-                           mean_a - mean_b, nan, nan, confidence_level)
+        return TTestResult(
+            method,
+            nan,
+            df,
+            nan,
+            a.size,
+            b.size,
+            mean_a,
+            mean_b,
+            mean_a - mean_b,
+            nan,
+            nan,
+            confidence_level,
+        )
     with warnings.catch_warnings():
         # scipy flags "catastrophic cancellation" for a constant group, whose
         # variance is exactly 0 here: the t-test is still well defined.
-        warnings.filterwarnings("ignore", message="Precision loss occurred",
-                                category=RuntimeWarning)
+        warnings.filterwarnings(
+            "ignore", message="Precision loss occurred", category=RuntimeWarning
+        )
         res = stats.ttest_ind(a, b, equal_var=equal_var)
     ci = res.confidence_interval(confidence_level=confidence_level)
     return TTestResult(
@@ -282,9 +295,7 @@ def _t_result(
     )
 
 
-def student_t(
-    a: Iterable[Any], b: Iterable[Any], *, confidence_level: float = 0.95
-) -> TTestResult:
+def student_t(a: Iterable[Any], b: Iterable[Any], *, confidence_level: float = 0.95) -> TTestResult:
     """Student's two-sample t-test with pooled (equal) variances.
 
     Parameters
@@ -329,9 +340,7 @@ def student_t(
     return _t_result(xa, xb, True, "Student's t-test (equal variances)", confidence_level)
 
 
-def welch_t(
-    a: Iterable[Any], b: Iterable[Any], *, confidence_level: float = 0.95
-) -> TTestResult:
+def welch_t(a: Iterable[Any], b: Iterable[Any], *, confidence_level: float = 0.95) -> TTestResult:
     """Welch's two-sample t-test (unequal variances, Satterthwaite df).
 
     Parameters
@@ -425,15 +434,17 @@ def mann_whitney(a: Iterable[Any], b: Iterable[Any], *, method: str = "auto") ->
     else:
         use_exact = method == "exact"
     scipy_method = "exact" if use_exact else "asymptotic"
-    res = stats.mannwhitneyu(xa, xb, alternative="two-sided", method=scipy_method,
-                             use_continuity=True)
+    res = stats.mannwhitneyu(
+        xa, xb, alternative="two-sided", method=scipy_method, use_continuity=True
+    )
     label = (
         "Mann–Whitney U test (exact)"
         if use_exact
         else "Mann–Whitney U test (normal approximation, continuity and tie corrected)"
     )
-    return MannWhitneyResult(label, float(res.statistic), float(res.pvalue), int(xa.size),
-                             int(xb.size), use_exact, ties)
+    return MannWhitneyResult(
+        label, float(res.statistic), float(res.pvalue), int(xa.size), int(xb.size), use_exact, ties
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -511,8 +522,9 @@ def chi_square(table: Any, correction: bool = False) -> ChiSquareResult:
 # ----------------------------------------------------------------------------
 # Fisher's exact test
 # ----------------------------------------------------------------------------
-def fisher_exact(table: Any, alternative: str = "two-sided", *,
-                 max_steps: int = 5_000_000) -> FisherResult:
+def fisher_exact(
+    table: Any, alternative: str = "two-sided", *, max_steps: int = 5_000_000
+) -> FisherResult:
     """Fisher's exact test for a 2x2 or R x C contingency table.
 
     Parameters
@@ -569,23 +581,27 @@ def fisher_exact(table: Any, alternative: str = "two-sided", *,
         res = stats.fisher_exact(arr, alternative=alternative)
         odds = float(res.statistic)
         prob = _table_probability(reduced) if min(reduced.shape) >= 1 else 1.0
-        return FisherResult(f"Fisher's exact test (2x2, {alternative})", prob,
-                            float(res.pvalue), odds, shape)
+        return FisherResult(
+            f"Fisher's exact test (2x2, {alternative})", prob, float(res.pvalue), odds, shape
+        )
     if alternative != "two-sided":
         raise ValueError(
             f"fisher_exact: alternative={alternative!r} is defined for 2x2 tables only: {shape}"
         )
     if min(reduced.shape) < 2:
-        return FisherResult(f"Fisher's exact test ({shape[0]}x{shape[1]}, exact enumeration)",
-                            1.0, 1.0, None, shape)
+        return FisherResult(
+            f"Fisher's exact test ({shape[0]}x{shape[1]}, exact enumeration)", 1.0, 1.0, None, shape
+        )
     if reduced.shape == (2, 2):
         res = stats.fisher_exact(reduced)
-        method = (f"Fisher's exact test ({shape[0]}x{shape[1]}; 2x2 after dropping "
-                  "empty rows/columns)")
+        method = (
+            f"Fisher's exact test ({shape[0]}x{shape[1]}; 2x2 after dropping empty rows/columns)"
+        )
         return FisherResult(method, _table_probability(reduced), float(res.pvalue), None, shape)
     pvalue, prob = fisher_exact_rxc(reduced, max_steps=max_steps)
-    return FisherResult(f"Fisher's exact test ({shape[0]}x{shape[1]}, exact enumeration)",
-                        prob, pvalue, None, shape)
+    return FisherResult(
+        f"Fisher's exact test ({shape[0]}x{shape[1]}, exact enumeration)", prob, pvalue, None, shape
+    )
 
 
 def _table_probability(arr: np.ndarray) -> float:
@@ -642,8 +658,8 @@ def _last_two_columns(
         a = a[order]
         shift = float(a[-1])
         cum = np.cumsum(mult[lo_e:hi_e][order] * np.exp(a - shift))
-        v = p_val[bounds[g]:bounds[g + 1]]
-        c = p_cnt[bounds[g]:bounds[g + 1]]
+        v = p_val[bounds[g] : bounds[g + 1]]
+        c = p_cnt[bounds[g] : bounds[g + 1]]
         idx = np.searchsorted(a, threshold - v, side="right")
         ok = idx > 0
         total += float((c[ok] * np.exp(v[ok] + shift + log_const) * cum[idx[ok] - 1]).sum())
@@ -752,9 +768,7 @@ def fisher_exact_rxc(table: Any, *, max_steps: int = 5_000_000) -> tuple[float, 
         if (n_total + 1) ** child_all.shape[1] < 2**62:
             radix = (n_total + 1) ** np.arange(child_all.shape[1], dtype=np.int64)
             code = child_all @ radix
-            _, first_child, child_idx = np.unique(
-                code, return_index=True, return_inverse=True
-            )
+            _, first_child, child_idx = np.unique(code, return_index=True, return_inverse=True)
             uniq_children = child_all[first_child]
         else:  # pragma: no cover - tables far beyond max_steps
             uniq_children, child_idx = np.unique(child_all, axis=0, return_inverse=True)
@@ -803,8 +817,17 @@ def fisher_exact_rxc(table: Any, *, max_steps: int = 5_000_000) -> tuple[float, 
             # binary search instead of expanding past x edges.
             guard(p_node.size)
             pvalue += _last_two_columns(
-                j, p_node, p_val, p_cnt, offsets[j], e_child[j], e_weight[j], e_mult[j],
-                max_c[j + 1], threshold, log_const,
+                j,
+                p_node,
+                p_val,
+                p_cnt,
+                offsets[j],
+                e_child[j],
+                e_weight[j],
+                e_mult[j],
+                max_c[j + 1],
+                threshold,
+                log_const,
             )
             p_node = p_node[:0]
             break
@@ -814,8 +837,11 @@ def fisher_exact_rxc(table: Any, *, max_steps: int = 5_000_000) -> tuple[float, 
         guard(int(degree.sum()))
         # Expand past weights x outgoing edges in chunks of about 1e6 to bound memory.
         cum_degree = np.cumsum(degree)
-        cuts = np.searchsorted(cum_degree, np.arange(1, 1 + cum_degree[-1] // 1_000_000)
-                               * 1_000_000) if cum_degree.size else np.zeros(0, dtype=np.int64)
+        cuts = (
+            np.searchsorted(cum_degree, np.arange(1, 1 + cum_degree[-1] // 1_000_000) * 1_000_000)
+            if cum_degree.size
+            else np.zeros(0, dtype=np.int64)
+        )
         bounds = np.unique(np.r_[0, cuts, p_node.size])
         kept_child, kept_v, kept_cnt = [], [], []
         for lo_i, hi_i in itertools.pairwise(bounds):
@@ -828,8 +854,10 @@ def fisher_exact_rxc(table: Any, *, max_steps: int = 5_000_000) -> tuple[float, 
             cnt = p_cnt[src] * e_mult[j][edge]
             take_all = v + max_c[j + 1][child] <= threshold
             pvalue += float(
-                (cnt[take_all]
-                 * np.exp(v[take_all] + log_total[j + 1][child[take_all]] + log_const)).sum()
+                (
+                    cnt[take_all]
+                    * np.exp(v[take_all] + log_total[j + 1][child[take_all]] + log_const)
+                ).sum()
             )
             keep = ~take_all & (v + min_c[j + 1][child] <= threshold)
             kept_child.append(child[keep])
