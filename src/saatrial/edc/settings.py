@@ -106,6 +106,10 @@ INSTALLED_APPS = [
     "saatrial.edc.audit",
     "saatrial.edc.trial",
     "saatrial.edc.accounts",
+    "saatrial.edc.queries",
+    "saatrial.edc.signatures",
+    "saatrial.edc.crf",
+    "saatrial.edc.exports",
 ]
 
 MIDDLEWARE = [

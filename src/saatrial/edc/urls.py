@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from saatrial.edc.accounts.forms import LoginForm
 from saatrial.edc.views import HomeView
@@ -18,4 +18,9 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    # the eCRF apps
+    path("", include("saatrial.edc.crf.urls")),
+    path("", include("saatrial.edc.queries.urls")),
+    path("", include("saatrial.edc.signatures.urls")),
+    path("", include("saatrial.edc.exports.urls")),
 ]

@@ -42,6 +42,12 @@ class Action(StrEnum):
     LOCKOUT = "lockout"
     UNLOCK = "unlock"
     EXPORT = "export"
+    QUERY_RAISED = "query_raised"
+    QUERY_ANSWERED = "query_answered"
+    QUERY_CLOSED = "query_closed"
+    QUERY_REOPENED = "query_reopened"
+    SIGNED = "signed"
+    REPORT_RUN = "report_run"
 
 
 #: Labels of the actions, for the admin and reports.
@@ -56,6 +62,12 @@ ACTION_LABELS: dict[str, str] = {
     Action.LOCKOUT: "account locked after failed logins",
     Action.UNLOCK: "account unlocked",
     Action.EXPORT: "data exported",
+    Action.QUERY_RAISED: "data query raised",
+    Action.QUERY_ANSWERED: "data query answered by the site",
+    Action.QUERY_CLOSED: "data query closed",
+    Action.QUERY_REOPENED: "data query re-opened (answer not accepted)",
+    Action.SIGNED: "casebook signed electronically",
+    Action.REPORT_RUN: "analysis run",
 }
 
 
