@@ -20,15 +20,18 @@ from saatrial.stats.describe import (
     summarize,
 )
 from saatrial.stats.survival import (
+    CumulativeIncidenceAt,
     CumulativeIncidenceResult,
     ExactLogrankResult,
     FollowUpResult,
     KaplanMeierResult,
     LogrankResult,
+    MedianSurvival,
     SurvivalAt,
     cumulative_incidence,
     exact_logrank_test,
     kaplan_meier,
+    kaplan_meier_by_group,
     logrank_test,
     reverse_km_follow_up,
 )
@@ -48,6 +51,7 @@ from saatrial.stats.twogroup import (
 __all__ = [
     "ChiSquareResult",
     "CountTable",
+    "CumulativeIncidenceAt",
     "CumulativeIncidenceResult",
     "ExactLogrankResult",
     "FisherResult",
@@ -55,6 +59,7 @@ __all__ = [
     "KaplanMeierResult",
     "LogrankResult",
     "MannWhitneyResult",
+    "MedianSurvival",
     "MixedAnovaResult",
     "MixedLmResult",
     "Summary",
@@ -68,6 +73,7 @@ __all__ = [
     "fisher_exact_rxc",
     "format_number",
     "kaplan_meier",
+    "kaplan_meier_by_group",
     "logrank_test",
     "mann_whitney",
     "mean_sd",
