@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "saatrial.cytometry.autogate",
     "saatrial.cytometry.compensation",
+    "saatrial.cytometry.errors",
     "saatrial.cytometry.fcs",
     "saatrial.cytometry.fcs_writer",
     "saatrial.cytometry.gates",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 from datetime import date
 
 import pandas as pd
@@ -58,7 +59,7 @@ def test_write_csv_writes_nothing_when_rendering_fails(bundled, tmp_path, monkey
 
 
 def test_write_csv_leaves_no_partial_file_when_a_rename_fails(bundled, tmp_path, monkeypatch):
-    real = build_module.os.replace
+    real = os.replace
     calls = []
 
     def failing_replace(src, dst):
@@ -67,7 +68,7 @@ def test_write_csv_leaves_no_partial_file_when_a_rename_fails(bundled, tmp_path,
             raise OSError("disk full")
         real(src, dst)
 
-    monkeypatch.setattr(build_module.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)  # used by saatrial.atomic
     with pytest.raises(OSError, match="disk full"):
         write_csv(bundled, tmp_path)
     names = sorted(p.name for p in tmp_path.iterdir())

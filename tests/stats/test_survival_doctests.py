@@ -12,6 +12,7 @@ MODULES = [
     "saatrial.stats._survival_logrank",
     "saatrial.stats._survival_exact",
     "saatrial.stats._survival_cif",
+    "saatrial.stats._survival_input",
 ]
 
 

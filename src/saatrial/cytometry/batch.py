@@ -41,7 +41,6 @@ import io
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -49,6 +48,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from saatrial.atomic import building_folder
 from saatrial.cytometry.compensation import Spillover
 from saatrial.cytometry.errors import CytometryError, FcsError, GatingError
 from saatrial.cytometry.fcs import FcsSample, read_fcs
@@ -456,22 +456,6 @@ def _prepare_target(out_dir: Path, force: bool) -> None:
         )
 
 
-def _move_into_place(tmp: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old",
-                                    dir=out_dir.parent))
-        os.rmdir(old)
-        os.rename(out_dir, old)
-        try:
-            os.rename(tmp, out_dir)
-        except BaseException:
-            os.rename(old, out_dir)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.rename(tmp, out_dir)
-
-
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -550,11 +534,9 @@ def run_batch(
         load_panel(panel)  # a bad panel is a usage error, not 20 sample failures
     target = Path(out_dir)
     _prepare_target(target, force)
-    target.parent.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now().astimezone()
     t0 = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with building_folder(target) as tmp:
         if on_start is not None:
             on_start(len(rows))
         results: dict[int, SampleOutcome] = {}
@@ -597,11 +579,4 @@ def run_batch(
             (tmp / name).write_text(text, encoding="utf-8", newline="\n")
         shutil.copyfile(mpath, tmp / "manifest.csv")
         (tmp / "samples").mkdir(exist_ok=True)
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        _move_into_place(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return BatchReport(target, outcomes, time.perf_counter() - t0)

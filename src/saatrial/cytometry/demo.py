@@ -29,8 +29,6 @@ import dataclasses
 import datetime as dt
 import io
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from saatrial.atomic import building_folder
 from saatrial.cytometry.errors import CytometryError
 from saatrial.cytometry.fcs import read_fcs
 from saatrial.cytometry.fcs_writer import write_fcs
@@ -228,9 +227,7 @@ def write_demo_batch(
         round((k + 1) * n_samples / (n_broken + 1)) - 1: BROKEN_KINDS[k % len(BROKEN_KINDS)]
         for k in range(n_broken)
     }
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
+    with building_folder(target) as tmp:
         (tmp / "fcs").mkdir()
         samples = []
         for idx, (sid, date, visit) in enumerate(picks):
@@ -261,15 +258,6 @@ def write_demo_batch(
             ))
         (tmp / "manifest.csv").write_text(_manifest_text(samples), encoding="utf-8", newline="")
         (tmp / "truth.csv").write_text(_truth_text(samples), encoding="utf-8", newline="")
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        os.rename(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return DemoBatch(target, target / "manifest.csv", target / "truth.csv", tuple(samples))
 
 

@@ -18,12 +18,12 @@ References
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from saatrial.atomic import write_file_atomic
 from saatrial.cytometry.compensation import Spillover
 from saatrial.cytometry.errors import CytometryError
 
@@ -192,20 +192,13 @@ def write_fcs(
         kw[k] = str(v)
     data = ev.tobytes()
     header, text, data_start, _ = build_header_and_text(kw, len(data))
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
             fh.write(header)
             fh.write(text)
             if fh.tell() != data_start:  # pragma: no cover - guards the offset arithmetic
                 raise CytometryError("write_fcs: TEXT length and $BEGINDATA disagree")
             fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+
+    return write_file_atomic(Path(path), write, overwrite=True)

@@ -512,7 +512,7 @@ def write_gatingml(path: str | os.PathLike[str], xml: str) -> Path:
     >>> p.read_text()
     '<x/>\\n'
     """
-    from saatrial.study.atomic import write_file_atomic
+    from saatrial.atomic import write_file_atomic
 
     def write(tmp: Path) -> None:
         tmp.write_text(xml, encoding="utf-8", newline="\n")

@@ -33,17 +33,13 @@ from typing import Literal
 
 import pandas as pd
 
-from saatrial.cytometry.errors import CytometryError
+from saatrial.cytometry.errors import ProblemsError
 
 TABLE = "tcell_subsets"
 
 
-class ResultsImportError(CytometryError):
+class ResultsImportError(ProblemsError):
     """The import was refused; one ``file:row: field: rule: value`` line per problem."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -107,6 +103,7 @@ class ImportReport:
 
 
 def _read_results(path: Path, spec) -> tuple[pd.DataFrame, tuple[int, ...], list[str]]:
+    from saatrial.study.csvio import numbered_records
     from saatrial.study.frames import RawTable, assemble
 
     try:
@@ -118,23 +115,13 @@ def _read_results(path: Path, spec) -> tuple[pd.DataFrame, tuple[int, ...], list
             [f"{path.name}:0: *: encoding (UTF-8 required): byte {err.start}"]
         ) from None
     reader = csv.reader(io.StringIO(text), strict=True)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    last = 0
     try:
-        for rec in reader:
-            start, last = last + 1, reader.line_num
-            if not rec or all(not c.strip() for c in rec):
-                continue
-            if header is None:
-                header = rec
-            else:
-                rows.append((start, rec))
+        records = list(numbered_records(reader))
     except csv.Error as err:
         raise ResultsImportError([f"{path.name}:{reader.line_num}: *: csv_syntax: {err}"]) from None
-    if header is None:
+    if not records:
         raise ResultsImportError([f"{path.name}:1: *: empty: (no header)"])
-    typed = assemble(RawTable(spec, path.name, header, rows))
+    typed = assemble(RawTable(spec, path.name, records[0][1], records[1:]))
     problems = [str(p) for p in typed.problems if p.is_error]
     return typed.frame, typed.lines, problems
 
@@ -191,8 +178,8 @@ def import_results(
     >>> import_results(d / "results.csv", study).summary()  # doctest: +ELLIPSIS
     '0 added, 0 replaced, 1 unchanged; .../tcell_subsets.csv not changed'
     """
+    from saatrial.atomic import write_bytes_atomic
     from saatrial.study import StudyData, validate
-    from saatrial.study.atomic import write_file_atomic
     from saatrial.study.csvio import csv_bytes
 
     folder = Path(study_dir)
@@ -276,10 +263,5 @@ def import_results(
     if new_errors:
         raise ResultsImportError(new_errors)
     if not dry_run:
-        data = csv_bytes(merged, spec)
-
-        def write(tmp: Path) -> None:
-            tmp.write_bytes(data)
-
-        write_file_atomic(target, write, overwrite=True)
+        write_bytes_atomic(target, csv_bytes(merged, spec), overwrite=True)
     return ImportReport(target, tuple(changes), tuple(warnings), not dry_run)

@@ -23,11 +23,10 @@ import io
 import math
 import os
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from saatrial.cytometry.errors import CytometryError
+from saatrial.cytometry.errors import ProblemsError
 
 #: Manifest columns, required first.
 REQUIRED_COLUMNS = (
@@ -38,12 +37,8 @@ OPTIONAL_COLUMNS = ("visit",)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class ManifestError(CytometryError):
+class ManifestError(ProblemsError):
     """The manifest cannot be used; one ``file:row: field: rule: value`` line per problem."""
-
-    def __init__(self, problems: Sequence[str]):
-        self.problems = tuple(problems)
-        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -138,30 +133,22 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[ManifestRow, ...]:
     m.csv:3: beads_per_tube: positive_integer: 5e4
     m.csv:3: blood_volume_ul: positive_number: -1
     """
+    from saatrial.study.csvio import numbered_records, sniff_delimiter
+
     p = Path(path)
     text = _open_text(p)
     name = p.name
-    first = text.split("\n", 1)[0]
-    delim = "," if "," in first else next((c for c in (";", "\t") if c in first), ",")
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text.split("\n", 1)[0]))
     problems: list[str] = []
-    header: list[str] | None = None
-    records: list[tuple[int, list[str]]] = []
-    last = 0
     try:
-        for rec in reader:
-            start, last = last + 1, reader.line_num
-            if not rec or all(not c.strip() for c in rec):
-                continue
-            if header is None:
-                header = [c.strip().lower() for c in rec]
-            else:
-                records.append((start, rec))
+        numbered = list(numbered_records(reader))
     except csv.Error as err:
         raise ManifestError([f"{name}:{reader.line_num}: *: csv_syntax: {err}"]) from None
-    if header is None:
+    if not numbered:
         raise ManifestError([f"{name}:1: *: empty: (no header; columns "
                              f"{', '.join(REQUIRED_COLUMNS)})"])
+    header = [c.strip().lower() for c in numbered[0][1]]
+    records = numbered[1:]
     known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
     for col in header:
         if col not in known:

@@ -400,7 +400,7 @@ def plot_treg(
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from saatrial.study.atomic import write_file_atomic
+    from saatrial.atomic import write_file_atomic
 
     fig = treg_figure(result, stained, isotype, label=label)
     FigureCanvasAgg(fig)

@@ -53,7 +53,16 @@ from typing import Any
 
 import pandas as pd
 
-from saatrial.derive.common import Column, Derived, Note, build_frame, cdisc_study_day, flag
+from saatrial.derive.common import (
+    SUBJECT_ID_COLUMNS,
+    Column,
+    Derived,
+    Note,
+    build_frame,
+    cdisc_study_day,
+    flag,
+    subject_identifiers,
+)
 from saatrial.derive.context import StudyContext
 from saatrial.rules.ctcae import code_anaphylactic_reaction, validate_clinical_grade
 from saatrial.rules.types import is_missing, optional_bool, to_optional_date
@@ -70,11 +79,7 @@ _ATTRIBUTION = {
 _DRUG = {"ARELRATG": "RATG", "ARELCSA": "CSA", "ARELMSC": "UCMSC"}
 
 COLUMNS: tuple[Column, ...] = (
-    Column("STUDYID", "text", "Study Identifier"),
-    Column("USUBJID", "text", "Unique Subject Identifier"),
-    Column("SUBJID", "text", "Subject Identifier for the Study"),
-    Column("ARMCD", "text", "Planned Arm Code"),
-    Column("TRTP", "text", "Planned Treatment"),
+    *SUBJECT_ID_COLUMNS,
     Column("TRTA", "text", "Actual Treatment"),
     Column("AESPID", "text", "Sponsor-Defined Identifier"),
     Column("AETERM", "text", "Reported Term for the Adverse Event"),
@@ -219,11 +224,7 @@ def derive_adae(ctx: StudyContext, adsl: pd.DataFrame | None = None) -> Derived:
                 notes.append(Note("ADAE", s.subject_id, f"{where}: {err}"))
             rows.append(
                 {
-                    "STUDYID": ctx.studyid,
-                    "USUBJID": s.usubjid,
-                    "SUBJID": s.subject_id,
-                    "ARMCD": s.arm_id,
-                    "TRTP": s.arm_label,
+                    **subject_identifiers(ctx.studyid, s),
                     "TRTA": trta.get(s.subject_id),
                     "AESPID": aeid,
                     "AETERM": verbatim,

@@ -69,7 +69,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from saatrial.derive.common import Column, Derived, Note, build_frame, cdisc_study_day, flag
+from saatrial.derive.common import (
+    SUBJECT_ID_COLUMNS,
+    Column,
+    Derived,
+    Note,
+    build_frame,
+    cdisc_study_day,
+    flag,
+    subject_identifiers,
+)
 from saatrial.derive.context import StudyContext, SubjectInfo
 from saatrial.protocol import Visit
 from saatrial.rules.ctcae import grade_lab, term_for_lab_test, treatment_emergent
@@ -85,11 +94,7 @@ from saatrial.rules.types import is_missing, optional_bool, optional_float
 __all__ = ["COLUMNS", "TCELL_PARAMS", "TCELL_VISITS", "VisitFlags", "derive_adlb", "flag_visits"]
 
 COLUMNS: tuple[Column, ...] = (
-    Column("STUDYID", "text", "Study Identifier"),
-    Column("USUBJID", "text", "Unique Subject Identifier"),
-    Column("SUBJID", "text", "Subject Identifier for the Study"),
-    Column("ARMCD", "text", "Planned Arm Code"),
-    Column("TRTP", "text", "Planned Treatment"),
+    *SUBJECT_ID_COLUMNS,
     Column("PARCAT1", "text", "Parameter Category 1"),
     Column("PARAMCD", "text", "Parameter Code"),
     Column("PARAM", "text", "Parameter"),
@@ -396,13 +401,7 @@ def derive_adlb(ctx: StudyContext) -> Derived:
     notes: list[Note] = []
     rows: list[dict[str, Any]] = []
     for s in ctx.subjects:
-        ident = {
-            "STUDYID": ctx.studyid,
-            "USUBJID": s.usubjid,
-            "SUBJID": s.subject_id,
-            "ARMCD": s.arm_id,
-            "TRTP": s.arm_label,
-        }
+        ident = subject_identifiers(ctx.studyid, s)
         for row in [*_lab_rows(ctx, s, notes), *_tcell_rows(ctx, s)]:
             rows.append({**ident, **row})
     frame = build_frame(rows, COLUMNS)

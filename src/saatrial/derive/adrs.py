@@ -64,7 +64,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from saatrial.derive.common import Column, Derived, Note, build_frame, cdisc_study_day, flag
+from saatrial.derive.common import (
+    SUBJECT_ID_COLUMNS,
+    Column,
+    Derived,
+    Note,
+    build_frame,
+    cdisc_study_day,
+    flag,
+    subject_identifiers,
+)
 from saatrial.derive.context import StudyContext, SubjectInfo
 from saatrial.rules.frames import last_on_or_before
 from saatrial.rules.response import (
@@ -82,11 +91,7 @@ __all__ = ["BEST_BY_DAYS", "COLUMNS", "ResponseRow", "best_of", "derive_adrs"]
 BEST_BY_DAYS = (90, 180)
 
 COLUMNS: tuple[Column, ...] = (
-    Column("STUDYID", "text", "Study Identifier"),
-    Column("USUBJID", "text", "Unique Subject Identifier"),
-    Column("SUBJID", "text", "Subject Identifier for the Study"),
-    Column("ARMCD", "text", "Planned Arm Code"),
-    Column("TRTP", "text", "Planned Treatment"),
+    *SUBJECT_ID_COLUMNS,
     Column("PARAMCD", "text", "Parameter Code"),
     Column("PARAM", "text", "Parameter"),
     Column("AVALC", "text", "Analysis Value (C): CR/PR/NR/NE"),
@@ -271,11 +276,7 @@ def derive_adrs(ctx: StudyContext) -> Derived:
     rows: list[dict[str, Any]] = []
     for s in ctx.subjects:
         base = {
-            "STUDYID": ctx.studyid,
-            "USUBJID": s.usubjid,
-            "SUBJID": s.subject_id,
-            "ARMCD": s.arm_id,
-            "TRTP": s.arm_label,
+            **subject_identifiers(ctx.studyid, s),
             "CRITSET": crit.id,
             "CRITSETV": crit.version,
         }

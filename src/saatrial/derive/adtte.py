@@ -52,7 +52,14 @@ from typing import Any
 
 import pandas as pd
 
-from saatrial.derive.common import Column, Derived, Note, build_frame
+from saatrial.derive.common import (
+    SUBJECT_ID_COLUMNS,
+    Column,
+    Derived,
+    Note,
+    build_frame,
+    subject_identifiers,
+)
 from saatrial.derive.context import StudyContext, SubjectInfo
 from saatrial.rules.endpoints import SubjectEndpoints, derive_endpoints, detect_relapse
 
@@ -68,11 +75,7 @@ __all__ = [
 PARAMS = {"OS": "Overall survival (months)", "FFS": "Failure-free survival (months)"}
 
 COLUMNS: tuple[Column, ...] = (
-    Column("STUDYID", "text", "Study Identifier"),
-    Column("USUBJID", "text", "Unique Subject Identifier"),
-    Column("SUBJID", "text", "Subject Identifier for the Study"),
-    Column("ARMCD", "text", "Planned Arm Code"),
-    Column("TRTP", "text", "Planned Treatment"),
+    *SUBJECT_ID_COLUMNS,
     Column("PARAMCD", "text", "Parameter Code"),
     Column("PARAM", "text", "Parameter"),
     Column("AVAL", "float", "Analysis Value (months)"),
@@ -244,11 +247,7 @@ def derive_adtte(
         if e is None:
             continue
         base = {
-            "STUDYID": ctx.studyid,
-            "USUBJID": s.usubjid,
-            "SUBJID": s.subject_id,
-            "ARMCD": s.arm_id,
-            "TRTP": s.arm_label,
+            **subject_identifiers(ctx.studyid, s),
             "STARTDT": e.day1,
             "AVALU": "MONTHS",
         }

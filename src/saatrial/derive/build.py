@@ -13,15 +13,13 @@ add a note. They do raise for a protocol that cannot be loaded.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from saatrial.atomic import write_bytes_atomic
 from saatrial.derive import adae, adlb, adrs, adsl, adtte
 from saatrial.derive.common import Column, Note, build_frame, frame_csv_bytes
 from saatrial.derive.context import build_context
@@ -193,24 +191,10 @@ def write_csv(
                 f"{target}: {', '.join(existing)} exist; pass overwrite=True to replace them"
             )
     target.mkdir(parents=True, exist_ok=True)
-    return [_write_atomic(target / name, content) for name, content in files.items()]
-
-
-def _write_atomic(path: Path, content: bytes) -> Path:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return path
+    return [
+        write_bytes_atomic(target / name, content, overwrite=True)
+        for name, content in files.items()
+    ]
 
 
 def dataset_columns(name: str) -> Sequence[Column]:

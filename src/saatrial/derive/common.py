@@ -29,14 +29,18 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from saatrial.rules.types import is_missing
 
+if TYPE_CHECKING:
+    from saatrial.derive.context import SubjectInfo
+
 __all__ = [
     "KINDS",
+    "SUBJECT_ID_COLUMNS",
     "Column",
     "Derived",
     "Note",
@@ -45,6 +49,7 @@ __all__ = [
     "flag",
     "frame_csv_bytes",
     "join_text",
+    "subject_identifiers",
 ]
 
 KINDS = ("text", "flag", "date", "int", "float")
@@ -114,6 +119,36 @@ class Derived:
 
     frame: pd.DataFrame
     notes: tuple[Note, ...] = ()
+
+
+#: The identifier columns that lead ADLB, ADRS, ADTTE and ADAE (ADSL has its own:
+#: ``SITEID``, ``ARM``, ``TRT01P``); :func:`subject_identifiers` gives their values.
+SUBJECT_ID_COLUMNS: tuple[Column, ...] = (
+    Column("STUDYID", "text", "Study Identifier"),
+    Column("USUBJID", "text", "Unique Subject Identifier"),
+    Column("SUBJID", "text", "Subject Identifier for the Study"),
+    Column("ARMCD", "text", "Planned Arm Code"),
+    Column("TRTP", "text", "Planned Treatment"),
+)
+
+
+def subject_identifiers(studyid: str, subject: SubjectInfo) -> dict[str, Any]:
+    """The :data:`SUBJECT_ID_COLUMNS` values of one subject (planned arm as ``TRTP``).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> s = SimpleNamespace(usubjid="S-01", subject_id="01", arm_id="MSC", arm_label="UC-MSC")
+    >>> subject_identifiers("S", s)  # doctest: +NORMALIZE_WHITESPACE
+    {'STUDYID': 'S', 'USUBJID': 'S-01', 'SUBJID': '01', 'ARMCD': 'MSC', 'TRTP': 'UC-MSC'}
+    """
+    return {
+        "STUDYID": studyid,
+        "USUBJID": subject.usubjid,
+        "SUBJID": subject.subject_id,
+        "ARMCD": subject.arm_id,
+        "TRTP": subject.arm_label,
+    }
 
 
 def flag(value: bool | None) -> str | None:

@@ -14,14 +14,13 @@ import csv
 import datetime as dt
 import io
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from saatrial.atomic import write_bytes_atomic
 from saatrial.protocol.ical import CalendarEvent, calendar_text
 from saatrial.protocol.model import DrugRegimen, Protocol, load_protocol
 
@@ -478,18 +477,9 @@ def schedule_csv_text(schedule: SubjectSchedule) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> Path:
-    """Write to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
+    """Write to a temporary file beside ``path`` (folder created if needed) and rename it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomic(path, data, overwrite=True)
 
 
 def write_schedule_csv(schedule: SubjectSchedule, path: str | Path) -> Path:

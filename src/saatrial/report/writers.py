@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from saatrial.atomic import current_umask
 from saatrial.derive import AnalysisDatasets
 from saatrial.report.html import render_html
 from saatrial.report.model import Report, ReproductionRow
@@ -184,12 +185,6 @@ def _tmp_dir(out: Path) -> Path:
         return Path(tempfile.mkdtemp(prefix=".report-", suffix=".tmp", dir=out))
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _move_in(tmp: Path, out: Path, written: list[str]) -> None:
     """Move the finished files from ``tmp`` into an existing ``out`` (index.html last)."""
     trash = tmp / ".replaced"
@@ -271,7 +266,7 @@ def write_report(report: Report, ads: AnalysisDatasets, out_dir: str | Path) -> 
 
     tmp = _tmp_dir(out)
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())
         (tmp / "figures").mkdir()
         for name, content in figure_files.items():
             (tmp / "figures" / name).write_bytes(content)

@@ -10,7 +10,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from ._survival_input import _to_numpy, as_conf_level, as_labels, as_time
+from ._survival_input import _to_numpy, as_conf_level, as_labels, as_time, as_time_point, frozen
 from ._survival_table import count_by_time
 
 
@@ -90,9 +90,7 @@ class CumulativeIncidenceResult:
         >>> res.at(3.5).estimate
         0.25
         """
-        value = float(t)
-        if not np.isfinite(value):
-            raise ValueError(f"t: must be a finite number: {t!r}")
+        value = as_time_point(t)
         j = int(np.searchsorted(self.time, value, side="right")) - 1
         k = int(np.searchsorted(self.time, value, side="left"))
         at_risk = int(self.n_at_risk[k]) if k < self.time.shape[0] else 0
@@ -115,12 +113,6 @@ class CumulativeIncidenceResult:
                 "ci_upper": self.ci_upper,
             }
         )
-
-
-def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 def cumulative_incidence(
@@ -244,15 +236,15 @@ def cumulative_incidence(
     lower[one] = 1.0
     upper[one] = 1.0
     return CumulativeIncidenceResult(
-        time=_frozen(table.time),
-        n_at_risk=_frozen(at_risk.astype(np.int64)),
-        n_events=_frozen(interest.astype(np.int64)),
-        n_competing=_frozen((any_event - interest).astype(np.int64)),
-        n_censored=_frozen(censored.astype(np.int64)),
-        cif=_frozen(cif),
-        se=_frozen(se),
-        ci_lower=_frozen(lower),
-        ci_upper=_frozen(upper),
+        time=frozen(table.time),
+        n_at_risk=frozen(at_risk.astype(np.int64)),
+        n_events=frozen(interest.astype(np.int64)),
+        n_competing=frozen((any_event - interest).astype(np.int64)),
+        n_censored=frozen(censored.astype(np.int64)),
+        cif=frozen(cif),
+        se=frozen(se),
+        ci_lower=frozen(lower),
+        ci_upper=frozen(upper),
         cause_of_interest=int(cause_of_interest),
         causes=tuple(int(v) for v in levels if v > 0),
         conf_level=level,

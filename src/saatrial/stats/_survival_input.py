@@ -11,6 +11,8 @@ here, so that the estimators see exactly one representation:
 Bad input raises ``ValueError`` (or ``TypeError`` for a wrong kind of data)
 with a message that names the argument, the first offending position and the
 rule, e.g. ``time[3]: must be finite and >= 0: nan``.
+
+The estimators' result arrays are made read-only with :func:`frozen`.
 """
 
 from __future__ import annotations
@@ -248,6 +250,38 @@ def as_labels(values: Any, n: int, *, name: str) -> Labels:
         raise ValueError(f"{name}[{bad}]: must not be missing: {_python_scalar(arr[bad])!r}")
     levels = tuple(_python_scalar(u) for u in uniques)
     return Labels(codes.astype(np.uint8 if len(levels) <= 256 else np.intp), levels)
+
+
+def frozen(arr: NDArray[Any]) -> NDArray[Any]:
+    """``arr`` as a C-contiguous, read-only array (copied only if not contiguous).
+
+    Examples
+    --------
+    >>> a = frozen(np.arange(3.0))
+    >>> a.flags.writeable, a.flags.c_contiguous
+    (False, True)
+    """
+    arr = np.ascontiguousarray(arr)
+    arr.setflags(write=False)
+    return arr
+
+
+def as_time_point(t: float) -> float:
+    """Check that a time to read an estimate at (argument ``t``) is a finite number.
+
+    Examples
+    --------
+    >>> as_time_point(2)
+    2.0
+    >>> as_time_point(float("inf"))
+    Traceback (most recent call last):
+    ...
+    ValueError: t: must be a finite number: inf
+    """
+    value = float(t)
+    if not np.isfinite(value):
+        raise ValueError(f"t: must be a finite number: {t!r}")
+    return value
 
 
 def as_conf_level(conf_level: float) -> float:

@@ -11,18 +11,20 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from ._survival_input import as_conf_level, as_event, as_labels, as_time, as_time_bounds
+from ._survival_input import (
+    as_conf_level,
+    as_event,
+    as_labels,
+    as_time,
+    as_time_bounds,
+    as_time_point,
+    frozen,
+)
 from ._survival_table import km_counts, km_counts_by_group
 
 #: Two survival values closer than this count as equal when looking for a flat
 #: stretch at exactly 0.5 (same tolerance as R's ``quantile.survfit``).
 _FLAT_TOL = float(np.sqrt(np.finfo(np.float64).eps))
-
-
-def _frozen(arr: NDArray[Any]) -> NDArray[Any]:
-    arr = np.ascontiguousarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 def _z(conf_level: float) -> float:
@@ -126,7 +128,7 @@ class KaplanMeierResult:
     def _plain(self, sign: float) -> NDArray[np.float64]:
         limit = np.multiply(self.se, sign * _z(self.conf_level))
         limit += self.survival
-        return _frozen(np.clip(limit, 0.0, 1.0, out=limit))
+        return frozen(np.clip(limit, 0.0, 1.0, out=limit))
 
     @cached_property
     def _loglog(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -151,7 +153,7 @@ class KaplanMeierResult:
         is_zero = survival <= 0.0
         lower[is_zero] = np.nan
         upper[is_zero] = np.nan
-        return _frozen(lower), _frozen(upper)
+        return frozen(lower), frozen(upper)
 
     @property
     def ci_lower_loglog(self) -> NDArray[np.float64]:
@@ -183,7 +185,7 @@ class KaplanMeierResult:
         >>> km.at(2.5)
         SurvivalAt(time=2.5, estimate=0.5, se=0.25, n_at_risk=1)
         """
-        t = _check_point(t)
+        t = as_time_point(t)
         j = int(np.searchsorted(self.time, t, side="right")) - 1
         k = int(np.searchsorted(self.time, t, side="left"))
         at_risk = int(self.n_at_risk[k]) if k < self.time.shape[0] else 0
@@ -271,13 +273,6 @@ class KaplanMeierResult:
         )
 
 
-def _check_point(t: float) -> float:
-    value = float(t)
-    if not np.isfinite(value):
-        raise ValueError(f"t: must be a finite number: {t!r}")
-    return value
-
-
 def _quantile_time(time: NDArray[np.float64], curve: NDArray[np.float64], p: float) -> float:
     """First time the step curve is <= p; midpoint of a flat stretch at exactly p."""
     below = np.flatnonzero(curve <= p + _FLAT_TOL)
@@ -316,13 +311,13 @@ def km_from_counts(
         se = np.sqrt(greenwood)
         se *= survival  # 0 * inf = nan where S reached 0, as in R
     return KaplanMeierResult(
-        time=_frozen(time),
-        n_at_risk=_frozen(n_at_risk),
-        n_events=_frozen(n_events),
-        n_censored=_frozen(n_censored),
-        survival=_frozen(survival),
-        se=_frozen(se),
-        greenwood_sum=_frozen(greenwood),
+        time=frozen(time),
+        n_at_risk=frozen(n_at_risk),
+        n_events=frozen(n_events),
+        n_censored=frozen(n_censored),
+        survival=frozen(survival),
+        se=frozen(se),
+        greenwood_sum=frozen(greenwood),
         conf_level=conf_level,
         n=n,
     )

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -27,20 +29,52 @@ from saatrial.study.frames import (
 )
 from saatrial.study.problems import ANY_FIELD, FILE_ROW, Problem, Severity
 
-__all__ = ["csv_bytes", "read_csv_folder"]
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
+
+__all__ = ["csv_bytes", "numbered_records", "read_csv_folder", "sniff_delimiter"]
 
 
 def _file_problem(file: str, rule: str, value: str, detail: str = "", table: str = "") -> Problem:
     return Problem(file, FILE_ROW, ANY_FIELD, rule, value, Severity.ERROR, detail, table)
 
 
-def _delimiter(first_line: str) -> str:
+def sniff_delimiter(first_line: str) -> str:
+    """The separator of a CSV file from its first line: comma, else semicolon or tab, else comma.
+
+    Examples
+    --------
+    >>> [sniff_delimiter(line) for line in ("a;b,c", "a;b", "a\\tb", "a")]
+    [',', ';', '\\t', ',']
+    """
     if "," in first_line:
         return ","
     for candidate in (";", "\t"):
         if candidate in first_line:
             return candidate
     return ","
+
+
+def numbered_records(reader: CsvReader) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank records of a :func:`csv.reader`, each with the line it starts on.
+
+    A record is blank when it has no cell or only empty/space cells. Line
+    numbers count physical lines (``reader.line_num``), so a record after one
+    with a quoted line break still gets its own line. :class:`csv.Error` is
+    passed on; ``reader.line_num`` then says where.
+
+    Examples
+    --------
+    >>> text = 'a,b\\n\\n"x\\ny",1\\n , \\n2,3\\n'
+    >>> list(numbered_records(csv.reader(io.StringIO(text))))
+    [(1, ['a', 'b']), (3, ['x\\ny', '1']), (6, ['2', '3'])]
+    """
+    last_line = 0
+    for record in reader:
+        start = last_line + 1
+        last_line = reader.line_num
+        if record and any(cell.strip() for cell in record):
+            yield start, record
 
 
 def _raw_table(entry: Traversable, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
@@ -55,21 +89,10 @@ def _raw_table(entry: Traversable, spec: TableSpec) -> tuple[RawTable | None, li
     if not text.strip():
         return RawTable(spec, file, list(spec.field_names)), []
     reader = csv.reader(
-        io.StringIO(text), delimiter=_delimiter(text.split("\n", 1)[0]), strict=True
+        io.StringIO(text), delimiter=sniff_delimiter(text.split("\n", 1)[0]), strict=True
     )
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    last_line = 0
     try:
-        for record in reader:
-            start = last_line + 1
-            last_line = reader.line_num
-            if not record or all(cell.strip() == "" for cell in record):
-                continue
-            if header is None:  # the first non-blank line is the header
-                header = record
-            else:
-                rows.append((start, record))
+        records = list(numbered_records(reader))
     except csv.Error as err:
         return None, [
             Problem(
@@ -83,7 +106,8 @@ def _raw_table(entry: Traversable, spec: TableSpec) -> tuple[RawTable | None, li
                 spec.name,
             )
         ]
-    return RawTable(spec, file, header or list(spec.field_names), rows), []
+    header = records[0][1] if records else None  # the first non-blank line is the header
+    return RawTable(spec, file, header or list(spec.field_names), records[1:]), []
 
 
 def read_csv_folder(folder: Traversable, dictionary: Dictionary, source: str) -> ReadTables:

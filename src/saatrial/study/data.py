@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from saatrial.study.atomic import write_file_atomic, write_folder_atomic
+from saatrial.atomic import write_file_atomic, write_folder_atomic
 from saatrial.study.csvio import csv_bytes, read_csv_folder
 from saatrial.study.dictionary import Dictionary, TableSpec, load_dictionary
 from saatrial.study.frames import RawTable, ReadTables, assemble, empty_frame, sorted_positions
@@ -368,7 +368,7 @@ class StudyData:
         The files are written to a temporary folder beside ``folder`` and renamed
         into place. A non-empty existing ``folder`` is refused unless
         ``overwrite=True``; then it is replaced as a whole (its other files, e.g.
-        ``PROVENANCE.md``, are kept) - see :mod:`saatrial.study.atomic`.
+        ``PROVENANCE.md``, are kept) - see :mod:`saatrial.atomic`.
 
         Returns
         -------

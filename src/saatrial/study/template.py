@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from saatrial.study.atomic import write_folder_atomic
+from saatrial.atomic import write_folder_atomic
 from saatrial.study.csvio import csv_bytes
 from saatrial.study.dictionary import Dictionary, FieldSpec, load_dictionary
 from saatrial.study.frames import empty_frame

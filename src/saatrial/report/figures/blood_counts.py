@@ -17,26 +17,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from saatrial.report.figures.common import (
+    PANEL_LETTERS,
     BuiltFigure,
     RepeatedFacts,
-    arm_labels,
-    arm_sizes,
-    repeated_facts,
+    add_arm_legend,
+    built_figure,
+    draw_arm_means,
+    mark_no_values,
+    panel_arm_styles,
+    repeated_notices,
+    repeated_panels,
     unit_text,
 )
-from saatrial.report.figures.style import (
-    MUTED,
-    ArmStyle,
-    arm_styles,
-    figure_style,
-    format_p,
-    render,
-    visit_label,
-)
-from saatrial.report.model import Notice, ReportFigure
+from saatrial.report.figures.style import ArmStyle, figure_style, format_p, visit_label
 
 __all__ = [
     "FIGURE1_PANELS",
@@ -56,7 +51,6 @@ FIGURE1_PANELS: dict[str, tuple[str, str, str]] = {
     "ARC": ("Reticulocytes", "ARC", "ARC"),
 }
 DEFAULT_VISITS = ("BASELINE", "D40", "D90")
-_LETTERS = "abcdefgh"
 
 
 @dataclass(frozen=True)
@@ -99,25 +93,11 @@ def blood_counts_facts(
     -------
     Figure1Facts
     """
-    labels = arm_labels(*(f for f in (adsl, adlb) if f is not None))
-    arms = {s.code: s.label for s in arm_styles(labels).values()}
-    sizes = arm_sizes(adsl, adlb)
-    pvalues = pvalues or {}
-    return Figure1Facts(
-        tuple(
-            repeated_facts(
-                adlb,
-                paramcd,
-                visits,
-                arms,
-                sizes,
-                title=title,
-                axis_label=_axis_label(adlb, paramcd, stem),
-                pvalue=pvalues.get(p_key),
-            )
-            for paramcd, (title, stem, p_key) in panels.items()
-        )
-    )
+    with_units = {
+        paramcd: (title, _axis_label(adlb, paramcd, stem), p_key)
+        for paramcd, (title, stem, p_key) in panels.items()
+    }
+    return Figure1Facts(repeated_panels(adlb, adsl, pvalues, visits, with_units))
 
 
 def draw_repeated_panel(
@@ -140,23 +120,7 @@ def draw_repeated_panel(
                 markersize=3,
                 zorder=1,
             )
-        means = np.array([v.mean for v in arm.visits])
-        ses = np.array([v.se for v in arm.visits])
-        ax.errorbar(
-            x + offset,
-            means,
-            yerr=np.where(np.isnan(ses), 0.0, ses),
-            color=style.colour,
-            linestyle=style.linestyle,
-            linewidth=2.2,
-            marker=style.marker,
-            markersize=6,
-            markeredgecolor="white",
-            markeredgewidth=0.8,
-            capsize=4,
-            elinewidth=1.6,
-            zorder=3,
-        )
+        draw_arm_means(ax, x + offset, arm, style, linewidth=2.2, markersize=6)
     ax.set_xticks(x, [visit_label(v) for v in facts.visits])
     ax.set_xlim(-0.4, len(facts.visits) - 0.6)
     ax.set_ylabel(facts.axis_label)
@@ -170,38 +134,9 @@ def draw_repeated_panel(
     if p_text:
         ax.set_title(f"arm × time {p_text}", loc="right", fontweight="normal", fontsize=9.5)
     if not facts.has_data:
-        ax.text(
-            0.5,
-            0.5,
-            "no values recorded",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color=MUTED,
-        )
+        mark_no_values(ax)
         ax.set_ylim(0, 1)
         ax.set_yticks([])
-
-
-def legend_handles(styles: Mapping[str, ArmStyle], sizes: Mapping[str, int]) -> list[Line2D]:
-    """Legend entries: one per arm with its n, plus the meaning of thin lines and bars."""
-    handles = [
-        Line2D(
-            [],
-            [],
-            color=s.colour,
-            linestyle=s.linestyle,
-            linewidth=2.2,
-            marker=s.marker,
-            markeredgecolor="white",
-            label=f"{s.label} (n = {sizes.get(code, 0)}): mean ± SE",
-        )
-        for code, s in styles.items()
-    ]
-    handles.append(
-        Line2D([], [], color="#888888", alpha=0.6, linewidth=0.8, label="one line per patient")
-    )
-    return handles
 
 
 def draw_blood_counts(facts: Figure1Facts) -> Figure:
@@ -212,22 +147,15 @@ def draw_blood_counts(facts: Figure1Facts) -> Figure:
     matplotlib.figure.Figure
         Not yet rendered; see :func:`saatrial.report.figures.style.render`.
     """
-    first = facts.panels[0] if facts.panels else None
-    arms = first.arms if first else ()
-    styles = arm_styles({a.arm: a.label for a in arms})
-    sizes = {a.arm: a.n_subjects for a in arms}
+    styles, sizes = panel_arm_styles(facts.panels)
     with figure_style():
         fig = Figure(figsize=(10.0, 8.2), layout="constrained")
         axes = fig.subplots(2, 2).ravel()
         for i, (ax, panel) in enumerate(zip(axes, facts.panels, strict=False)):
-            draw_repeated_panel(ax, panel, styles, _LETTERS[i])
+            draw_repeated_panel(ax, panel, styles, PANEL_LETTERS[i])
         for ax in axes[len(facts.panels) :]:
             ax.set_visible(False)
-        fig.legend(
-            handles=legend_handles(styles, sizes),
-            loc="outside lower center",
-            ncols=min(len(styles) + 1, 3),
-        )
+        add_arm_legend(fig, styles, sizes)
     return fig
 
 
@@ -272,31 +200,15 @@ def blood_counts_figure(
     'Neutrophils: no values at any visit; panel left empty'
     """
     facts = blood_counts_facts(adlb, adsl, pvalues, visits)
-    with figure_style():
-        png, svg = render(draw_blood_counts(facts), KEY)
-    notices = _notices(facts)
-    return BuiltFigure(
-        ReportFigure(
-            key=KEY,
-            title="Figure 1. Blood counts at baseline, day 40 and day 90 by arm",
-            caption=_caption(facts),
-            png=png,
-            svg=svg,
-            alt=_alt(facts),
-        ),
+    return built_figure(
         facts,
-        notices,
+        draw_blood_counts,
+        key=KEY,
+        title="Figure 1. Blood counts at baseline, day 40 and day 90 by arm",
+        caption=_caption(facts),
+        alt=_alt(facts),
+        notices=repeated_notices(KEY, facts.panels),
     )
-
-
-def _notices(facts: Figure1Facts) -> tuple[Notice, ...]:
-    out: list[Notice] = []
-    for panel in facts.panels:
-        if not panel.has_data:
-            out.append(Notice(KEY, f"{panel.title}: no values at any visit; panel left empty"))
-            continue
-        out.extend(Notice(KEY, f"{m}; mean ± SE of the others shown") for m in panel.missing)
-    return tuple(out)
 
 
 def _caption(facts: Figure1Facts) -> str:

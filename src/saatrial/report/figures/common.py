@@ -2,36 +2,65 @@
 
 A builder computes its *facts* (the numbers it will print, as a frozen
 dataclass) from the analysis datasets, draws them, and returns a
-:class:`BuiltFigure`: the rendered :class:`~saatrial.report.model.ReportFigure`,
-the facts (so tests and the report can check what was printed against the
-data) and the notices (what could not be drawn, and why).
+:class:`BuiltFigure` (made by :func:`built_figure`): the rendered
+:class:`~saatrial.report.model.ReportFigure`, the facts (so tests and the
+report can check what was printed against the data) and the notices (what
+could not be drawn, and why).
+
+The repeated-measures figures (1 and 2) also share their facts
+(:func:`repeated_panels`), notices (:func:`repeated_notices`), the arm mean
+± SE line (:func:`draw_arm_means`), the empty-panel text
+(:func:`mark_no_values`) and the legend (:func:`add_arm_legend`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from saatrial.report.figures.style import DAYS_PER_MONTH, visit_label
+from saatrial.report.figures.style import (
+    DAYS_PER_MONTH,
+    MUTED,
+    ArmStyle,
+    arm_styles,
+    figure_style,
+    render,
+    visit_label,
+)
 from saatrial.report.model import Notice, ReportFigure
 
 __all__ = [
+    "PANEL_LETTERS",
     "ArmSeries",
     "BuiltFigure",
     "RepeatedFacts",
     "SubjectSeries",
     "VisitSummary",
+    "add_arm_legend",
     "arm_labels",
     "arm_sizes",
+    "built_figure",
+    "draw_arm_means",
+    "legend_handles",
+    "mark_no_values",
     "months_between",
+    "panel_arm_styles",
     "repeated_facts",
+    "repeated_notices",
+    "repeated_panels",
     "unit_text",
 ]
+
+#: Letters of the panels of a multi-panel figure, in order.
+PANEL_LETTERS = "abcdefgh"
 
 
 @dataclass(frozen=True)
@@ -51,6 +80,53 @@ class BuiltFigure:
     figure: ReportFigure
     facts: Any
     notices: tuple[Notice, ...] = ()
+
+
+def built_figure(
+    facts: Any,
+    draw: Callable[[Any], Figure],
+    *,
+    key: str,
+    title: str,
+    caption: str,
+    alt: str,
+    notices: Sequence[Notice] = (),
+) -> BuiltFigure:
+    """Render ``draw(facts)`` in the report style and wrap it with its facts and notices.
+
+    Parameters
+    ----------
+    facts : Any
+        The builder's facts dataclass.
+    draw : callable
+        Draws the facts as a (not yet rendered) matplotlib Figure.
+    key, title, caption, alt : str
+        As in :class:`~saatrial.report.model.ReportFigure`; ``key`` also
+        salts the SVG ids (:func:`~saatrial.report.figures.style.render`).
+    notices : sequence of Notice
+        What could not be drawn or computed.
+
+    Returns
+    -------
+    BuiltFigure
+
+    Examples
+    --------
+    >>> def draw(facts):
+    ...     fig = Figure(figsize=(2, 1))
+    ...     fig.add_subplot().plot(facts, facts)
+    ...     return fig
+    >>> built = built_figure([0, 1], draw, key="demo", title="Demo", caption="c", alt="a")
+    >>> built.figure.png[:4], built.facts, built.notices
+    (b'\\x89PNG', [0, 1], ())
+    """
+    with figure_style():
+        png, svg = render(draw(facts), key)
+    return BuiltFigure(
+        ReportFigure(key=key, title=title, caption=caption, png=png, svg=svg, alt=alt),
+        facts,
+        tuple(notices),
+    )
 
 
 @dataclass(frozen=True)
@@ -306,4 +382,157 @@ def repeated_facts(
         pvalue=None if pvalue is None or pd.isna(pvalue) else float(pvalue),
         arms=tuple(series),
         missing=tuple(missing),
+    )
+
+
+def repeated_panels(
+    adlb: pd.DataFrame,
+    adsl: pd.DataFrame | None,
+    pvalues: Mapping[str, float | None] | None,
+    visits: Sequence[str],
+    panels: Mapping[str, tuple[str, str, str]],
+) -> tuple[RepeatedFacts, ...]:
+    """One :class:`RepeatedFacts` per panel of a repeated-measures figure, in panel order.
+
+    Parameters
+    ----------
+    adlb : pandas.DataFrame
+        ADLB.
+    adsl : pandas.DataFrame, optional
+        ADSL: arms, labels and arm sizes (default: taken from ADLB).
+    pvalues : Mapping, optional
+        p-value key -> arm x time interaction p, as computed by the analysis.
+    visits : sequence of str
+        Visit codes on the x axis.
+    panels : Mapping
+        ADLB parameter -> (title, axis label, p-value key).
+
+    Returns
+    -------
+    tuple of RepeatedFacts
+
+    Examples
+    --------
+    >>> adlb = pd.DataFrame({"SUBJID": ["A", "A"], "ARMCD": ["X"] * 2, "TRTP": ["Arm X"] * 2,
+    ...     "PARAMCD": ["PLT"] * 2, "AVISIT": ["BASELINE", "D40"], "ANL01FL": ["Y"] * 2,
+    ...     "AVAL": [10.0, 20.0]})
+    >>> (plt,) = repeated_panels(adlb, None, {"PLT": 0.5}, ["BASELINE", "D40"],
+    ...                          {"PLT": ("Platelets", "PLT", "PLT")})
+    >>> plt.pvalue, plt.arms[0].label, [v.mean for v in plt.arms[0].visits]
+    (0.5, 'Arm X', [10.0, 20.0])
+    """
+    labels = arm_labels(*(f for f in (adsl, adlb) if f is not None))
+    arms = {s.code: s.label for s in arm_styles(labels).values()}
+    sizes = arm_sizes(adsl, adlb)
+    pvalues = pvalues or {}
+    return tuple(
+        repeated_facts(
+            adlb,
+            paramcd,
+            visits,
+            arms,
+            sizes,
+            title=title,
+            axis_label=label,
+            pvalue=pvalues.get(p_key),
+        )
+        for paramcd, (title, label, p_key) in panels.items()
+    )
+
+
+def repeated_notices(key: str, panels: Sequence[RepeatedFacts]) -> tuple[Notice, ...]:
+    """A notice per panel without data and per arm and visit with missing values.
+
+    Examples
+    --------
+    >>> empty = RepeatedFacts("PLT", "Platelets", "PLT", ("BASELINE",), None, (), ())
+    >>> [n.message for n in repeated_notices("fig", [empty])]
+    ['Platelets: no values at any visit; panel left empty']
+    """
+    out: list[Notice] = []
+    for panel in panels:
+        if not panel.has_data:
+            out.append(Notice(key, f"{panel.title}: no values at any visit; panel left empty"))
+            continue
+        out.extend(Notice(key, f"{m}; mean ± SE of the others shown") for m in panel.missing)
+    return tuple(out)
+
+
+def draw_arm_means(
+    ax: Axes,
+    x: np.ndarray,
+    arm: ArmSeries,
+    style: ArmStyle,
+    *,
+    linewidth: float,
+    markersize: float,
+) -> None:
+    """Draw an arm's mean at each visit as a thick line with ± SE error bars (none for n < 2)."""
+    means = np.array([v.mean for v in arm.visits])
+    ses = np.array([v.se for v in arm.visits])
+    ax.errorbar(
+        x,
+        means,
+        yerr=np.where(np.isnan(ses), 0.0, ses),
+        color=style.colour,
+        linestyle=style.linestyle,
+        linewidth=linewidth,
+        marker=style.marker,
+        markersize=markersize,
+        markeredgecolor="white",
+        markeredgewidth=0.8,
+        capsize=4,
+        elinewidth=1.6,
+        zorder=3,
+    )
+
+
+def mark_no_values(ax: Axes) -> None:
+    """Write "no values recorded" in the middle of an empty panel."""
+    ax.text(
+        0.5,
+        0.5,
+        "no values recorded",
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=MUTED,
+    )
+
+
+def panel_arm_styles(
+    panels: Sequence[RepeatedFacts],
+) -> tuple[dict[str, ArmStyle], dict[str, int]]:
+    """Arm styles and arm sizes (for the legend) from the first panel's arms."""
+    arms = panels[0].arms if panels else ()
+    return arm_styles({a.arm: a.label for a in arms}), {a.arm: a.n_subjects for a in arms}
+
+
+def legend_handles(styles: Mapping[str, ArmStyle], sizes: Mapping[str, int]) -> list[Line2D]:
+    """Legend entries: one per arm with its n, plus the meaning of thin lines and bars."""
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=s.colour,
+            linestyle=s.linestyle,
+            linewidth=2.2,
+            marker=s.marker,
+            markeredgecolor="white",
+            label=f"{s.label} (n = {sizes.get(code, 0)}): mean ± SE",
+        )
+        for code, s in styles.items()
+    ]
+    handles.append(
+        Line2D([], [], color="#888888", alpha=0.6, linewidth=0.8, label="one line per patient")
+    )
+    return handles
+
+
+def add_arm_legend(fig: Figure, styles: Mapping[str, ArmStyle], sizes: Mapping[str, int]) -> None:
+    """One legend below the panels (:func:`legend_handles`)."""
+    fig.legend(
+        handles=legend_handles(styles, sizes),
+        loc="outside lower center",
+        ncols=min(len(styles) + 1, 3),
     )

@@ -35,9 +35,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from saatrial.report.figures.common import BuiltFigure, arm_labels
-from saatrial.report.figures.style import INK, arm_styles, figure_style, render
-from saatrial.report.model import Notice, ReportFigure
+from saatrial.report.figures.common import BuiltFigure, arm_labels, built_figure
+from saatrial.report.figures.style import INK, arm_styles, figure_style
+from saatrial.report.model import Notice
 
 __all__ = [
     "KEY",
@@ -450,8 +450,6 @@ def consort_figure(
         Key ``consort``; facts :class:`ConsortFacts`.
     """
     facts = consort_facts(adsl, adtte, adrs, screening)
-    with figure_style():
-        png, svg = render(draw_consort(facts), KEY)
     notices: list[Notice] = []
     if facts.assessed_source == "adsl":
         notices.append(
@@ -487,17 +485,14 @@ def consort_figure(
         )
     if not facts.arms:
         notices.append(Notice(KEY, "no subject allocated to an arm; flow diagram has no arms"))
-    return BuiltFigure(
-        ReportFigure(
-            key=KEY,
-            title="Figure 5. CONSORT flow diagram",
-            caption=_caption(facts),
-            png=png,
-            svg=svg,
-            alt=_alt(facts),
-        ),
+    return built_figure(
         facts,
-        tuple(notices),
+        draw_consort,
+        key=KEY,
+        title="Figure 5. CONSORT flow diagram",
+        caption=_caption(facts),
+        alt=_alt(facts),
+        notices=notices,
     )
 
 

@@ -29,16 +29,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from saatrial.report.figures.common import BuiltFigure, arm_labels
+from saatrial.report.figures.common import BuiltFigure, arm_labels, built_figure
 from saatrial.report.figures.style import (
     MUTED,
     ArmStyle,
     arm_styles,
     figure_style,
     format_p,
-    render,
 )
-from saatrial.report.model import Notice, ReportFigure
+from saatrial.report.model import Notice
 from saatrial.stats import format_number, kaplan_meier
 
 __all__ = [
@@ -264,20 +263,15 @@ def km_figure(
     """
     facts = km_facts(adtte, paramcd, pvalue, risk_times=risk_times, landmark=landmark)
     key = KEYS.get(paramcd, f"figure3_{paramcd.lower()}")
-    with figure_style():
-        png, svg = render(draw_km(facts), key)
-    return BuiltFigure(
-        ReportFigure(
-            key=key,
-            title=f"Figure 3{'a' if paramcd == 'FFS' else 'b' if paramcd == 'OS' else ''}. "
-            f"Kaplan-Meier estimate of {facts.endpoint.lower()} by arm",
-            caption=_caption(facts),
-            png=png,
-            svg=svg,
-            alt=_alt(facts),
-        ),
+    return built_figure(
         facts,
-        _notices(facts, key),
+        draw_km,
+        key=key,
+        title=f"Figure 3{'a' if paramcd == 'FFS' else 'b' if paramcd == 'OS' else ''}. "
+        f"Kaplan-Meier estimate of {facts.endpoint.lower()} by arm",
+        caption=_caption(facts),
+        alt=_alt(facts),
+        notices=_notices(facts, key),
     )
 
 

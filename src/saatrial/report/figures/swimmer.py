@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from saatrial.report.figures.common import BuiltFigure, arm_labels, months_between
+from saatrial.report.figures.common import BuiltFigure, arm_labels, built_figure, months_between
 from saatrial.report.figures.style import (
     DAYS_PER_MONTH,
     INK,
@@ -34,10 +34,9 @@ from saatrial.report.figures.style import (
     ArmStyle,
     arm_styles,
     figure_style,
-    render,
     visit_label,
 )
-from saatrial.report.model import Notice, ReportFigure
+from saatrial.report.model import Notice
 
 __all__ = [
     "KEY",
@@ -255,8 +254,6 @@ def swimmer_figure(
     (3, 5.19)
     """
     facts = swimmer_facts(adsl, adtte, adrs, exposures)
-    with figure_style():
-        png, svg = render(draw_swimmer(facts), KEY)
     notices: list[Notice] = []
     if not facts.doses_known:
         notices.append(
@@ -275,17 +272,14 @@ def swimmer_figure(
         )
     if not facts.lanes:
         notices.append(Notice(KEY, "no patient with a time origin; swimmer plot empty"))
-    return BuiltFigure(
-        ReportFigure(
-            key=KEY,
-            title="Figure 4. Course of each patient (swimmer plot)",
-            caption=_caption(facts),
-            png=png,
-            svg=svg,
-            alt=_alt(facts),
-        ),
+    return built_figure(
         facts,
-        tuple(notices),
+        draw_swimmer,
+        key=KEY,
+        title="Figure 4. Course of each patient (swimmer plot)",
+        caption=_caption(facts),
+        alt=_alt(facts),
+        notices=notices,
     )
 
 

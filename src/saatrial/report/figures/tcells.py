@@ -17,24 +17,19 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from saatrial.report.figures.blood_counts import legend_handles
 from saatrial.report.figures.common import (
+    PANEL_LETTERS,
     BuiltFigure,
     RepeatedFacts,
-    arm_labels,
-    arm_sizes,
-    repeated_facts,
+    add_arm_legend,
+    built_figure,
+    draw_arm_means,
+    mark_no_values,
+    panel_arm_styles,
+    repeated_notices,
+    repeated_panels,
 )
-from saatrial.report.figures.style import (
-    MUTED,
-    ArmStyle,
-    arm_styles,
-    figure_style,
-    format_p,
-    render,
-    visit_label,
-)
-from saatrial.report.model import Notice, ReportFigure
+from saatrial.report.figures.style import ArmStyle, figure_style, format_p, visit_label
 
 __all__ = ["FIGURE2_PANELS", "Figure2Facts", "draw_tcells", "tcells_facts", "tcells_figure"]
 
@@ -50,7 +45,6 @@ FIGURE2_PANELS: dict[str, tuple[str, str, str]] = {
     ),
 }
 DEFAULT_VISITS = ("BASELINE", "D40")
-_LETTERS = "abcdefgh"
 _GROUP_GAP = 0.7  # x space between the arms' groups
 
 
@@ -87,25 +81,7 @@ def tcells_facts(
     -------
     Figure2Facts
     """
-    labels = arm_labels(*(f for f in (adsl, adlb) if f is not None))
-    arms = {s.code: s.label for s in arm_styles(labels).values()}
-    sizes = arm_sizes(adsl, adlb)
-    pvalues = pvalues or {}
-    return Figure2Facts(
-        tuple(
-            repeated_facts(
-                adlb,
-                paramcd,
-                visits,
-                arms,
-                sizes,
-                title=title,
-                axis_label=label,
-                pvalue=pvalues.get(p_key),
-            )
-            for paramcd, (title, label, p_key) in panels.items()
-        )
-    )
+    return Figure2Facts(repeated_panels(adlb, adsl, pvalues, visits, panels))
 
 
 def _draw_panel(
@@ -128,23 +104,7 @@ def _draw_panel(
                 markersize=2.8,
                 zorder=1,
             )
-        means = np.array([v.mean for v in arm.visits])
-        ses = np.array([v.se for v in arm.visits])
-        ax.errorbar(
-            x,
-            means,
-            yerr=np.where(np.isnan(ses), 0.0, ses),
-            color=style.colour,
-            linestyle=style.linestyle,
-            linewidth=2.4,
-            marker=style.marker,
-            markersize=7,
-            markeredgecolor="white",
-            markeredgewidth=0.8,
-            capsize=4,
-            elinewidth=1.6,
-            zorder=3,
-        )
+        draw_arm_means(ax, x, arm, style, linewidth=2.4, markersize=7)
         ticks.extend(x)
         tick_labels.extend(visit_label(v) for v in facts.visits)
         ax.text(
@@ -179,15 +139,7 @@ def _draw_panel(
             fontsize=9.5,
         )
     if not facts.has_data:
-        ax.text(
-            0.5,
-            0.5,
-            "no values recorded",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            color=MUTED,
-        )
+        mark_no_values(ax)
         ax.set_yticks([])
 
 
@@ -199,20 +151,13 @@ def draw_tcells(facts: Figure2Facts) -> Figure:
     matplotlib.figure.Figure
         Not yet rendered; see :func:`saatrial.report.figures.style.render`.
     """
-    first = facts.panels[0] if facts.panels else None
-    arms = first.arms if first else ()
-    styles = arm_styles({a.arm: a.label for a in arms})
-    sizes = {a.arm: a.n_subjects for a in arms}
+    styles, sizes = panel_arm_styles(facts.panels)
     with figure_style():
         fig = Figure(figsize=(12.0, 4.9), layout="constrained")
         axes = fig.subplots(1, max(len(facts.panels), 1), squeeze=False).ravel()
         for i, (ax, panel) in enumerate(zip(axes, facts.panels, strict=False)):
-            _draw_panel(ax, panel, styles, _LETTERS[i])
-        fig.legend(
-            handles=legend_handles(styles, sizes),
-            loc="outside lower center",
-            ncols=min(len(styles) + 1, 3),
-        )
+            _draw_panel(ax, panel, styles, PANEL_LETTERS[i])
+        add_arm_legend(fig, styles, sizes)
     return fig
 
 
@@ -253,30 +198,15 @@ def tcells_figure(
     [('BASELINE', 4.5), ('D40', 5.5)]
     """
     facts = tcells_facts(adlb, adsl, pvalues, visits)
-    with figure_style():
-        png, svg = render(draw_tcells(facts), KEY)
-    return BuiltFigure(
-        ReportFigure(
-            key=KEY,
-            title="Figure 2. T-cell subsets before and after treatment by arm",
-            caption=_caption(facts),
-            png=png,
-            svg=svg,
-            alt=_alt(facts),
-        ),
+    return built_figure(
         facts,
-        _notices(facts),
+        draw_tcells,
+        key=KEY,
+        title="Figure 2. T-cell subsets before and after treatment by arm",
+        caption=_caption(facts),
+        alt=_alt(facts),
+        notices=repeated_notices(KEY, facts.panels),
     )
-
-
-def _notices(facts: Figure2Facts) -> tuple[Notice, ...]:
-    out: list[Notice] = []
-    for panel in facts.panels:
-        if not panel.has_data:
-            out.append(Notice(KEY, f"{panel.title}: no values at any visit; panel left empty"))
-            continue
-        out.extend(Notice(KEY, f"{m}; mean ± SE of the others shown") for m in panel.missing)
-    return tuple(out)
 
 
 def _caption(facts: Figure2Facts) -> str:
