@@ -235,11 +235,19 @@ def demo_cmd(
 ) -> None:
     """Report on the bundled NCT02218437 study: HTML, PDF, figures, results.json, ADaM CSVs.
 
-    Exit 1 when a published number is not reproduced (each is printed).
+    Then, with the web extra installed, load the study into the eCRF's default
+    database and print a demo login. Exit 1 when a published number is not
+    reproduced (each is printed); the eCRF part never changes the exit code.
     """
+    from pathlib import Path
+
+    from saatrial.edc.demo import run_edc_demo
     from saatrial.report.console import run_demo
 
-    raise typer.Exit(run_demo(out))
+    code = run_demo(out)
+    if (Path(out) / "index.html").is_file():  # a report was written (not refused up front)
+        run_edc_demo(typer.echo)
+    raise typer.Exit(code)
 
 
 @app.command("report")

@@ -2,7 +2,8 @@
 
 The expectation table below is written from issue 7 §3 (roles and sites):
 investigator/coordinator enter and edit data of their own site (only the
-investigator signs), the monitor reads its own sites and raises queries, the
+investigator signs), the monitor reads its own sites, raises queries and marks
+records source-verified (only the monitor), the
 data manager reads all sites, raises and closes queries and locks, the
 statistician reads all and exports/runs the analysis, the auditor reads all
 including the audit trail, the administrator manages accounts and sees no
@@ -76,6 +77,7 @@ CASES: tuple[Case, ...] = (
     Case("queries:action", "/queries/{query}/reopen/", "FFAAFFNN", "NNNAFFNN"),
     Case("queries:action", "/queries/{query}/close/", "FFFAFFNN", "NNNAFFNN"),
     Case("signatures:sign", "/subjects/{sid}/sign/", "AFFFFFNN", "NNNFFFNN"),
+    Case("sdv:verify", "/subjects/{sid}/labs/{lab}/verify/", "FFAFFFNN", "NNNFFFNN"),
     Case("exports:export", "/export/", "FFFFAFFF"),
     Case("exports:analysis", "/analysis/", "FFFFAFFF"),
     Case("exports:report", f"/analysis/{RUN}/", "FFFFAFFF"),
@@ -83,7 +85,7 @@ CASES: tuple[Case, ...] = (
 )
 
 #: Namespaces whose views are posted to (an empty form) in the POST pass.
-POSTED_NAMESPACES = ("crf:", "queries:", "signatures:", "exports:")
+POSTED_NAMESPACES = ("crf:", "queries:", "signatures:", "sdv:", "exports:")
 
 
 def _walk(patterns, prefix="", namespace=""):
@@ -194,6 +196,7 @@ def test_every_view_every_role_own_and_other_site(world):
 
     # nothing was written by the empty POSTs: the queries are still open, nothing locked/signed
     from saatrial.edc.queries.models import DataQuery
+    from saatrial.edc.sdv.models import SourceVerification
     from saatrial.edc.signatures.models import Signature
     from saatrial.edc.trial.models import Study
 
@@ -202,6 +205,7 @@ def test_every_view_every_role_own_and_other_site(world):
     }
     assert not Subject.objects.filter(locked=True).exists() and not Study.objects.get().locked
     assert not Signature.objects.exists()
+    assert not SourceVerification.objects.exists()
 
 
 @pytest.mark.django_db

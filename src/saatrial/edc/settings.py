@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "saatrial.edc.accounts",
     "saatrial.edc.queries",
     "saatrial.edc.signatures",
+    "saatrial.edc.sdv",
     "saatrial.edc.crf",
     "saatrial.edc.exports",
 ]

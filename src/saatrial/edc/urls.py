@@ -22,5 +22,6 @@ urlpatterns = [
     path("", include("saatrial.edc.crf.urls")),
     path("", include("saatrial.edc.queries.urls")),
     path("", include("saatrial.edc.signatures.urls")),
+    path("", include("saatrial.edc.sdv.urls")),
     path("", include("saatrial.edc.exports.urls")),
 ]

@@ -48,6 +48,7 @@ class Action(StrEnum):
     QUERY_REOPENED = "query_reopened"
     SIGNED = "signed"
     REPORT_RUN = "report_run"
+    SOURCE_VERIFIED = "source_verified"
 
 
 #: Labels of the actions, for the admin and reports.
@@ -68,6 +69,7 @@ ACTION_LABELS: dict[str, str] = {
     Action.QUERY_REOPENED: "data query re-opened (answer not accepted)",
     Action.SIGNED: "casebook signed electronically",
     Action.REPORT_RUN: "analysis run",
+    Action.SOURCE_VERIFIED: "record marked source-verified by a monitor",
 }
 
 

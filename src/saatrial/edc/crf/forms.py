@@ -36,6 +36,7 @@ __all__ = [
     "DeleteForm",
     "ReasonForm",
     "crf_form_class",
+    "field_label",
     "form_field_names",
 ]
 
@@ -73,7 +74,58 @@ def _dictionary_name(field: models.Field) -> str:
     return field.attname
 
 
+#: How words of dictionary field names read in form labels (abbreviations, units); other
+#: words are kept, the first one capitalised.
+LABEL_WORDS: dict[str, str] = {
+    "id": "ID",
+    "lln": "LLN (lower limit of normal)",
+    "uln": "ULN (upper limit of normal)",
+    "ecog": "ECOG",
+    "ngs": "NGS",
+    "ibmfs": "IBMFS",
+    "pnh": "PNH",
+    "hla": "HLA",
+    "ae": "AE",
+    "ctcae": "CTCAE",
+    "csa": "CsA",
+    "ratg": "rATG",
+    "ucmsc": "UC-MSC",
+    "msc": "MSC",
+    "gvhd": "GvHD",
+    "cd3cd4": "CD3+CD4+",
+    "cd3cd8": "CD3+CD8+",
+    "cd4": "CD4",
+    "treg": "Treg",
+    "1e6": "10^6",
+    "pct": "%",
+    "ul": "uL",
+}
+#: Unit words that end a field name (``weight_kg``): shown in brackets.
+LABEL_UNITS: dict[str, str] = {"kg": "kg", "cm": "cm", "ml": "mL", "pct": "%"}
+
+
+def field_label(name: str) -> str:
+    """A form label for a dictionary field name: abbreviations in capitals, unit in brackets.
+
+    Examples
+    --------
+    >>> [field_label(n) for n in ("lln", "weight_kg", "pnh_clone_pct", "cd4_per_ul")]
+    ['LLN (lower limit of normal)', 'Weight (kg)', 'PNH clone (%)', 'CD4 per uL']
+    >>> field_label("hla_matched_sibling"), field_label("lab_date")
+    ('HLA matched sibling', 'Lab date')
+    """
+    words = name.split("_")
+    unit = ""
+    if len(words) > 1 and words[-1] in LABEL_UNITS and words[-2] != "per":
+        unit = f" ({LABEL_UNITS[words.pop()]})"
+    shown = [LABEL_WORDS.get(w, w) for w in words]
+    if shown and shown[0] == words[0]:
+        shown[0] = shown[0][:1].upper() + shown[0][1:]
+    return " ".join(shown) + unit
+
+
 def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    kwargs.setdefault("label", field_label(field.name))
     if isinstance(field, models.DateField):
         kwargs["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     elif isinstance(field, models.FloatField):
@@ -208,6 +260,9 @@ def _subject_form_init(form: CrfForm) -> None:
         label=form.fields["dose_level_id"].label,
         help_text=form.fields["dose_level_id"].help_text,
     )
+    # the choices read as the site's name and the arm's label, not the rows' audit keys
+    form.fields["site"].label_from_instance = lambda s: f"{s.site_id} ({s.name})"
+    form.fields["arm"].label_from_instance = lambda a: f"{a.arm_id} ({a.label})"
     if form.editing:
         for name in ("subject_id", "site"):  # identifiers others refer to: fixed after creation
             form.fields[name].disabled = True

@@ -32,7 +32,7 @@ from saatrial.edc.audit.service import (
     audited_save,
 )
 from saatrial.edc.crf.access import PermissionMixin, SubjectMixin
-from saatrial.edc.crf.casebook import STUDY_LEVEL_TABLES, subject_records, subject_study
+from saatrial.edc.crf.casebook import STUDY_LEVEL_TABLES, subject_study
 from saatrial.edc.crf.forms import CONFIRM_FIELD, REASON_FIELD, CrfForm, DeleteForm, crf_form_class
 from saatrial.edc.crf.plausibility import FieldWarning, protocol_dose
 from saatrial.edc.crf.screening import assess_screening
@@ -40,6 +40,7 @@ from saatrial.edc.crf.summary import subject_summary
 from saatrial.edc.crf.visits import visit_states
 from saatrial.edc.queries.models import DataQuery
 from saatrial.edc.queries.service import raise_query
+from saatrial.edc.sdv.service import record_values, sdv_states
 from saatrial.edc.trial.models import Site, Study, Subject, TrialModel, model_for_table
 from saatrial.protocol.model import Protocol, load_protocol
 from saatrial.protocol.schedule import build_schedule
@@ -258,7 +259,17 @@ class SubjectDetailView(SubjectMixin, TemplateView):
 
         context = super().get_context_data(**kwargs)
         subject = self.subject
-        records = subject_records(subject.subject_id)
+        # each table read once: the rows shown, and their values (the casebook) for the
+        # summary, the visit calendar, the signature and source-verification states
+        objects = {
+            table: list(
+                model_for_table(table).objects.filter(subject_id=subject.subject_id).order_by("pk")
+            )
+            for table in child_tables()
+        }
+        records = {"subjects": [record_values("subjects", subject)]} | {
+            table: [record_values(table, obj) for obj in objs] for table, objs in objects.items()
+        }
         summary = subject_summary(records)
         protocol, protocol_problem = study_protocol()
         calendar: tuple[Any, ...] = ()
@@ -284,17 +295,25 @@ class SubjectDetailView(SubjectMixin, TemplateView):
             per_record[(t, pk)] = per_record.get((t, pk), 0) + 1
         sections = []
         dictionary = load_dictionary()
+        sdv = sdv_states(  # source verification of every record, cleared by later changes
+            subject.subject_id,
+            {
+                (table, str(obj.pk)): values
+                for table, objs in [("subjects", [subject]), *objects.items()]
+                for obj, values in zip(objs, records[table], strict=True)
+            },
+        )
         for table in child_tables():
-            model = model_for_table(table)
             spec = dictionary.table(table)
             fields = [f for f in spec.field_names if f != "subject_id"]
             rows = []
-            for obj in model.objects.filter(subject_id=subject.subject_id):
+            for obj in objects[table]:
                 rows.append(
                     {
                         "pk": obj.pk,
                         "cells": [_cell(table, f, getattr(obj, f)) for f in fields],
                         "open_queries": per_record.get((table, str(obj.pk)), 0),
+                        "sdv": sdv[(table, str(obj.pk))],
                     }
                 )
             sections.append(
@@ -319,10 +338,11 @@ class SubjectDetailView(SubjectMixin, TemplateView):
             calendar_problem=calendar_problem,
             sections=sections,
             subject_open_queries=per_record.get(("subjects", str(subject.pk)), 0),
+            subject_sdv=sdv[("subjects", str(subject.pk))],
             queries=DataQuery.objects.filter(subject_id=subject.subject_id).order_by("-raised_at")[
                 :50
             ],
-            signature=signature_status(subject),
+            signature=signature_status(subject, records=records),
             study_locked=bool(study and study.locked),
             can_enter=self.can("can_enter", site),
             can_edit=self.can("can_edit_own_site", site),
@@ -330,6 +350,7 @@ class SubjectDetailView(SubjectMixin, TemplateView):
             can_lock=self.can("can_lock", site),
             can_raise=self.can("can_raise_query", site),
             can_read_audit=self.can("can_read_audit", site),
+            can_verify=self.can("can_verify_source", site),
         )
         return context
 
@@ -614,8 +635,9 @@ class SubjectDeleteView(RowDeleteView):
             except ProtectedError:
                 form.add_error(
                     None,
-                    f"subject {self.subject.subject_id} still has casebook rows, queries or "
-                    "signatures: delete its rows first (signed or queried subjects stay)",
+                    f"subject {self.subject.subject_id} still has casebook rows, queries, "
+                    "signatures or source-verification marks: delete its rows first (signed, "
+                    "queried or verified subjects stay)",
                 )
             else:
                 messages.success(request, f"subject {kwargs['subject_id']} deleted (audited).")

@@ -157,9 +157,9 @@ class QueryActionView(_QueryMixin, TemplateView):
             except QueryRefusedError as err:
                 form.add_error("text", str(err))
             else:
-                messages.success(
-                    request, f"query #{self.query.pk}: {self.transition.label.lower()} done."
-                )
+                done = {"answer": "answered", "reopen": "re-opened", "close": "closed"}
+                what = done.get(self.transition.name, f"{self.transition.label.lower()} done")
+                messages.success(request, f"query #{self.query.pk} {what}.")
                 return HttpResponseRedirect(reverse("queries:detail", args=[self.query.pk]))
         return self._render(form)
 

@@ -230,9 +230,21 @@ class SignatureStatus:
     text: str
 
 
-def signature_status(subject: Subject, using: str = "default") -> SignatureStatus:
-    """The state of the latest signature of ``subject``'s casebook (computed now)."""
-    current = current_casebook_sha256(subject.subject_id, using)
+def signature_status(
+    subject: Subject,
+    using: str = "default",
+    records: Mapping[str, Any] | None = None,
+) -> SignatureStatus:
+    """The state of the latest signature of ``subject``'s casebook (computed now).
+
+    ``records`` may pass the casebook just read with
+    :func:`~saatrial.edc.crf.casebook.subject_records` (the subject page has it)
+    instead of reading it again.
+    """
+    if records is None:
+        current = current_casebook_sha256(subject.subject_id, using)
+    else:
+        current = casebook_sha256(subject.subject_id, records)
     signature = (
         Signature.objects.using(using)
         .filter(subject_id=subject.subject_id)
